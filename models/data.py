@@ -1,0 +1,191 @@
+"""Training data: FSDD clips and background noise, mixed into labelled windows on the fly.
+
+A training example is a window of audio with zero, one or several digit words placed at random
+positions over a background (digital silence, recorded noise or generated noise), plus one
+target per output frame of the network:
+
+- the digit, from just before a word ends until ``burst_frames`` after, provided the whole
+  word lies inside that frame's receptive field (the most recent such word wins);
+- ignored (-100) shortly after a burst, or when a word is only partly inside the receptive field;
+- background everywhere else, including while a word is still being spoken: the model must wait
+  for the end of the word instead of guessing from its beginning.
+
+So the model learns to say "seven" once, right after "seven" ends, and nothing otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+import torchaudio
+
+SAMPLE_RATE = 16000
+HOP = 160
+IGNORE = -100
+FSDD_NAME = re.compile(r"^(\d)_([A-Za-z]+)_(\d+)\.wav$")
+
+
+@dataclass
+class Clip:
+    audio: np.ndarray  # float32 at 16 kHz
+    label: int
+    speaker: str
+    take: int
+    word_start: int  # samples
+    word_end: int
+
+
+def load_audio(path: Path, rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Any soundfile-readable file → mono float32 at ``rate``."""
+    audio, file_rate = sf.read(path, dtype="float32", always_2d=True)
+    mono = torch.from_numpy(audio.mean(axis=1))
+    if file_rate != rate:
+        mono = torchaudio.functional.resample(mono, file_rate, rate)
+    return mono.numpy()
+
+
+def word_bounds(audio: np.ndarray, floor_db: float = 30.0) -> tuple[int, int]:
+    """Sample span where 10 ms energy is within ``floor_db`` of the clip's loudest frame."""
+    n = len(audio) // HOP
+    if n == 0:
+        return 0, len(audio)
+    energy = 10 * np.log10((audio[: n * HOP].reshape(n, HOP) ** 2).mean(axis=1) + 1e-10)
+    loud = np.flatnonzero(energy > energy.max() - floor_db)
+    return int(loud[0] * HOP), int((loud[-1] + 1) * HOP)
+
+
+def load_fsdd(root: Path) -> list[Clip]:
+    """All ``{digit}_{speaker}_{take}.wav`` clips under ``root`` (or ``root/recordings``)."""
+    folder = root / "recordings" if (root / "recordings").is_dir() else root
+    clips = []
+    for path in sorted(folder.glob("*.wav")):
+        match = FSDD_NAME.match(path.name)
+        if not match:
+            continue
+        digit, speaker, take = int(match[1]), match[2], int(match[3])
+        audio = load_audio(path)
+        start, end = word_bounds(audio)
+        clips.append(Clip(audio, digit, speaker, take, start, end))
+    if not clips:
+        raise FileNotFoundError(f"no FSDD clips ({{digit}}_{{speaker}}_{{take}}.wav) in {folder}")
+    return clips
+
+
+def load_noises(root: Path | None) -> list[np.ndarray]:
+    """Background recordings from ``root`` plus generated white, pink and brown noise."""
+    rng = np.random.default_rng(0)
+    white = rng.standard_normal(SAMPLE_RATE * 60).astype(np.float32)
+    spectrum = np.fft.rfft(white)
+    freqs = np.maximum(np.fft.rfftfreq(len(white)), 1.0 / len(white))
+    noises = [white]
+    for exponent in (0.5, 1.0):  # pink, brown
+        coloured = np.fft.irfft(spectrum / freqs**exponent, n=len(white)).astype(np.float32)
+        noises.append(coloured / coloured.std())
+    if root is not None and root.is_dir():
+        for path in sorted(root.glob("*.wav")):
+            audio = load_audio(path)
+            noises.append(audio / (audio.std() + 1e-8))
+    return noises
+
+
+@dataclass
+class MixConfig:
+    out_frames: int = 100  # labelled output frames per window
+    burst_frames: int = 30  # frames labelled with the digit after a word ends
+    settle_frames: int = 10  # ignored frames after the burst
+    lead_frames: int = 2  # frames before the word end already labelled with the digit
+    words_p: tuple[float, ...] = (0.15, 0.45, 0.3, 0.1)  # P(0, 1, 2, 3 words in a window)
+    speed: tuple[float, float] = (0.85, 1.15)
+    peak_dbfs: tuple[float, float] = (-35.0, -1.0)
+    snr_db: tuple[float, float] = (0.0, 40.0)
+    silence_p: float = 0.25  # background is digital silence
+    gap_s: tuple[float, float] = (0.05, 0.8)
+
+
+class Mixer:
+    """Draws labelled training windows from clips and noises; seeded, numpy only."""
+
+    def __init__(
+        self, clips: list[Clip], noises: list[np.ndarray], receptive_field: int, silence_label: int,
+        cfg: MixConfig = MixConfig(), seed: int = 0,
+    ) -> None:
+        self.clips, self.noises, self.cfg = clips, noises, cfg
+        self.receptive_field = receptive_field
+        self.silence_label = silence_label
+        self.rng = np.random.default_rng(seed)
+        self.n_frames = cfg.out_frames + receptive_field - 1
+        self.n_samples = self.n_frames * HOP
+
+    def batch(self, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """→ audio (size, n_samples) float32, targets (size, out_frames) int64."""
+        pairs = [self.example() for _ in range(size)]
+        audio = torch.from_numpy(np.stack([a for a, _ in pairs]))
+        targets = torch.from_numpy(np.stack([t for _, t in pairs]))
+        return audio, targets
+
+    def example(self) -> tuple[np.ndarray, np.ndarray]:
+        cfg, rng = self.cfg, self.rng
+        speech = np.zeros(self.n_samples, np.float32)
+        words = []  # (start, end, label) in window samples
+        n_words = rng.choice(len(cfg.words_p), p=cfg.words_p)
+        position = int(rng.integers(-HOP * 30, self.n_samples // 2))
+        for _ in range(n_words):
+            clip = self.clips[rng.integers(len(self.clips))]
+            audio, start, end = self.perturb(clip)
+            lo, hi = max(position, 0), min(position + len(audio), self.n_samples)
+            if hi > lo:
+                speech[lo:hi] += audio[lo - position : hi - position]
+                words.append((position + start, position + end, clip.label))
+            position += len(audio) + int(rng.uniform(*cfg.gap_s) * SAMPLE_RATE)
+        audio = speech + self.background(speech)
+        return np.clip(audio, -1.0, 1.0), self.targets(words)
+
+    def perturb(self, clip: Clip) -> tuple[np.ndarray, int, int]:
+        """Speed (pitch and tempo together) and level; returns audio and the scaled word span."""
+        speed = self.rng.uniform(*self.cfg.speed)
+        n_out = int(len(clip.audio) / speed)
+        audio = np.interp(np.arange(n_out) * speed, np.arange(len(clip.audio)), clip.audio)
+        fade = np.minimum(1.0, np.minimum(np.arange(n_out), np.arange(n_out)[::-1]) / 80.0)
+        audio = audio * fade
+        peak = np.abs(audio).max() + 1e-8
+        audio = audio * (10 ** (self.rng.uniform(*self.cfg.peak_dbfs) / 20) / peak)
+        return audio.astype(np.float32), int(clip.word_start / speed), int(clip.word_end / speed)
+
+    def background(self, speech: np.ndarray) -> np.ndarray:
+        rng = self.rng
+        if rng.random() < self.cfg.silence_p:
+            return np.zeros_like(speech)
+        noise = self.noises[rng.integers(len(self.noises))]
+        offset = rng.integers(len(noise) - self.n_samples)
+        segment = noise[offset : offset + self.n_samples]
+        speech_rms = np.sqrt(np.mean(speech[speech != 0] ** 2)) if speech.any() else 0.0
+        if speech_rms > 0:
+            level = speech_rms / 10 ** (rng.uniform(*self.cfg.snr_db) / 20)
+        else:
+            level = 10 ** (rng.uniform(-70, -20) / 20)
+        return (segment * level).astype(np.float32)
+
+    def targets(self, words: list[tuple[int, int, int]]) -> np.ndarray:
+        cfg = self.cfg
+        frames = np.arange(self.receptive_field - 1, self.n_frames)
+        frame_end = (frames + 1) * HOP
+        field_start = (frames - self.receptive_field + 1) * HOP - 240
+        targets = np.full(len(frames), self.silence_label, np.int64)
+        digit_age = np.full(len(frames), np.inf)
+        ignore = np.zeros(len(frames), bool)
+        for start, end, label in words:
+            age = (frame_end - end) / HOP  # frames since the word ended (negative: not yet)
+            visible = start >= field_start
+            burst = (age >= -cfg.lead_frames) & (age <= cfg.burst_frames)
+            take = burst & visible & (age < digit_age)
+            targets[take] = label
+            digit_age[take] = age[take]
+            settling = (age > cfg.burst_frames) & (age <= cfg.burst_frames + cfg.settle_frames)
+            ignore |= settling | (burst & ~visible)
+        targets[ignore & np.isinf(digit_age)] = IGNORE
+        return targets

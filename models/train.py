@@ -1,0 +1,193 @@
+"""Train the digit spotter on FSDD with a speaker-disjoint split; CPU, seeded.
+
+Split (``split="speakers"``, the default): the clips of ``heldout_speakers`` are never trained
+on and measure new voices; of the training speakers, takes 0–4 (FSDD's official test takes) are
+held back too and measure the official, speaker-dependent split. Both are scored exactly as the
+runtime scores them: each clip padded with silence, streamed through the detector, the
+highest-scoring detection taken as the prediction.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from models.data import IGNORE, Clip, Mixer, MixConfig, load_fsdd, load_noises
+from models.features import FrontEndConfig
+from models.model import SpotterModel
+from models.network import NetworkConfig
+from spotter.detector import Detector, DetectorConfig
+
+OFFICIAL_TEST_TAKES = range(5)
+CLIP_PAD_S = 0.5
+END_OF_STREAM_S = 0.5  # silence the runtime appends at the end of a file (see spotter.api)
+
+
+@dataclass
+class TrainConfig:
+    fsdd: Path = Path("../shared/data/fsdd")
+    noise: Path | None = Path("../shared/data/noise")
+    out: Path = Path("runs/default")
+    heldout_speakers: tuple[str, ...] = ("theo", "yweweler")
+    steps: int = 12000
+    batch_size: int = 32
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    eval_every: int = 2000
+    seed: int = 0
+    threads: int = 2
+    max_clips: int | None = None  # cap on FSDD clips (tests use a few)
+    spec_augment: bool = True
+    net: NetworkConfig = field(default_factory=NetworkConfig)
+    mix: MixConfig = field(default_factory=MixConfig)
+
+
+def split_clips(clips: list[Clip], heldout: tuple[str, ...]) -> dict[str, list[Clip]]:
+    unknown = set(heldout) - {c.speaker for c in clips}
+    if unknown:
+        raise ValueError(f"held-out speakers not in the data: {sorted(unknown)}")
+    return {
+        "train": [c for c in clips if c.speaker not in heldout and c.take not in OFFICIAL_TEST_TAKES],
+        "official": [c for c in clips if c.speaker not in heldout and c.take in OFFICIAL_TEST_TAKES],
+        "heldout": [c for c in clips if c.speaker in heldout],
+    }
+
+
+def spec_augment(logmel: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """One frequency mask (≤ 6 bins) and two time masks (≤ 6 frames) per example, set to 0 (the mean)."""
+    batch, n_mels, n_frames = logmel.shape
+    bins = torch.arange(n_mels)[None, :, None]
+    frames = torch.arange(n_frames)[None, None, :]
+    mask = torch.zeros_like(logmel, dtype=torch.bool)
+    width = torch.randint(0, 7, (batch, 1, 1), generator=gen)
+    start = torch.randint(0, n_mels - 6, (batch, 1, 1), generator=gen)
+    mask |= (bins >= start) & (bins < start + width)
+    for _ in range(2):
+        width = torch.randint(0, 7, (batch, 1, 1), generator=gen)
+        start = torch.randint(0, n_frames - 6, (batch, 1, 1), generator=gen)
+        mask |= (frames >= start) & (frames < start + width)
+    return logmel.masked_fill(mask, 0.0)
+
+
+def score_clips(
+    model: SpotterModel, clips: list[Clip], detector_cfg: DetectorConfig
+) -> dict[str, float]:
+    """Stream each clip (padded with silence) through model + detector, as ``spotter detect`` does."""
+    labels = model.labels
+    digits = [i for i, name in enumerate(labels) if not name.startswith("_")]
+    detector = Detector(len(labels), digits, detector_cfg)
+    pad = np.zeros(int(CLIP_PAD_S * 16000), np.float32)
+    tail = np.zeros(int(END_OF_STREAM_S * 16000), np.float32)
+    correct = single = 0
+    model.eval()
+    for clip in clips:
+        audio = torch.from_numpy(np.concatenate([pad, clip.audio, pad, tail]))
+        probs, energy = model.posteriors(audio[None])
+        detector.reset()
+        found = detector.process(probs[0].numpy(), energy[0].numpy()) + detector.flush()
+        single += len(found) == 1
+        if found and max(found, key=lambda d: d.score).label == clip.label:
+            correct += 1
+    model.train()
+    return {"accuracy": correct / len(clips), "one_event": single / len(clips), "clips": len(clips)}
+
+
+def fit_normalisation(model: SpotterModel, mixer: Mixer) -> None:
+    audio, _ = mixer.batch(64)
+    with torch.no_grad():
+        logmel, _ = model.front_end.frames(audio)
+    model.front_end.set_normalisation(logmel.mean(dim=(0, 2)), logmel.std(dim=(0, 2)))
+
+
+def train(cfg: TrainConfig, log=print) -> dict:
+    """Train, evaluate, save ``checkpoint.pt`` and ``metrics.json`` under ``cfg.out``."""
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    clips = load_fsdd(Path(cfg.fsdd))
+    if cfg.max_clips:
+        clips = [clips[i] for i in np.random.default_rng(cfg.seed).permutation(len(clips))[: cfg.max_clips]]
+    splits = split_clips(clips, cfg.heldout_speakers)
+    if not splits["train"]:
+        raise ValueError("no training clips left after the split (need takes >= 5 of other speakers)")
+    log(f"clips: train {len(splits['train'])}, official test takes {len(splits['official'])}, "
+        f"held-out speakers {', '.join(cfg.heldout_speakers)}: {len(splits['heldout'])}")
+    noises = load_noises(Path(cfg.noise) if cfg.noise else None)
+
+    model = SpotterModel(FrontEndConfig(), cfg.net)
+    rf = model.net.receptive_field
+    silence = model.labels.index("_silence_")
+    mixer = Mixer(splits["train"], noises, rf, silence, cfg.mix, seed=cfg.seed)
+    fit_normalisation(model, mixer)
+    n_params = sum(p.numel() for p in model.net.parameters())
+    log(f"model: {n_params:,} parameters, receptive field {rf} frames "
+        f"({((rf - 1) * 160 + 400) / 16:.0f} ms)")
+
+    optimiser = torch.optim.AdamW(model.net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, cfg.lr, total_steps=cfg.steps, pct_start=0.1)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    loss_fn = torch.nn.CrossEntropyLoss(ignore_index=IGNORE)
+    history = []
+    started = time.monotonic()
+    running = 0.0
+    for step in range(1, cfg.steps + 1):
+        audio, targets = mixer.batch(cfg.batch_size)
+        with torch.no_grad():
+            logmel, _ = model.front_end.frames(audio)
+            if cfg.spec_augment:
+                logmel = spec_augment(logmel, gen)
+        loss = loss_fn(model.net(logmel), targets)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+        running += loss.item()
+        if step % 50 == 0 or step == cfg.steps:
+            elapsed = time.monotonic() - started
+            log(f"step {step}/{cfg.steps}  loss {running / min(50, step):.3f}  "
+                f"{elapsed:.0f}s elapsed, ~{elapsed / step * (cfg.steps - step):.0f}s left")
+            running = 0.0
+        if step % cfg.eval_every == 0 or step == cfg.steps:
+            scores = {name: score_clips(model, splits[name], DetectorConfig())
+                      for name in ("official", "heldout") if splits[name]}
+            history.append({"step": step, **scores})
+            log(f"  eval step {step}: " + ", ".join(
+                f"{name} acc {s['accuracy']:.3f} one-event {s['one_event']:.3f}" for name, s in scores.items()))
+            if not math.isfinite(loss.item()):
+                raise RuntimeError("training diverged (loss is not finite)")
+
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    summary = {
+        "config": json.loads(json.dumps(asdict(cfg), default=str)),
+        "parameters": n_params,
+        "receptive_field_frames": rf,
+        "train_seconds": round(time.monotonic() - started, 1),
+        "final": history[-1] if history else {},
+        "history": history,
+        "train_speakers": sorted({c.speaker for c in splits["train"]}),
+    }
+    torch.save({"front": asdict(model.front_end.cfg), "net": asdict(cfg.net),
+                "state_dict": model.state_dict(), "summary": summary}, cfg.out / "checkpoint.pt")
+    (cfg.out / "metrics.json").write_text(json.dumps(summary, indent=2))
+    log(f"saved {cfg.out / 'checkpoint.pt'}")
+    return summary
+
+
+def load_checkpoint(path: Path) -> tuple[SpotterModel, dict]:
+    blob = torch.load(path, map_location="cpu", weights_only=False)
+    net = blob["net"]
+    net_cfg = NetworkConfig(**{**net, "dilations": tuple(net["dilations"]), "labels": tuple(net["labels"])})
+    model = SpotterModel(FrontEndConfig(**blob["front"]), net_cfg)
+    model.load_state_dict(blob["state_dict"])
+    model.eval()
+    return model, blob["summary"]
+
+
+if __name__ == "__main__":
+    train(TrainConfig(), log=lambda m: print(m, file=sys.stderr, flush=True))

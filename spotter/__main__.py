@@ -1,0 +1,3 @@
+from spotter.cli import main
+
+main()

@@ -1,0 +1,101 @@
+"""The library API: ``Spotter.load()`` then ``feed()`` audio of any size and rate, get events."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from spotter.detector import Detection, Detector, DetectorConfig
+from spotter.engine import Engine
+from spotter.errors import SpotterError
+from spotter.events import WORDS, Event
+from spotter.resample import Resampler, to_mono_float
+
+END_OF_STREAM_S = 0.5  # silence appended by flush(), so a word at the very end is still heard
+
+
+def default_model_path() -> Path:
+    return Path(str(resources.files("spotter") / "assets" / "digits.onnx"))
+
+
+class Spotter:
+    """Streaming digit spotter for one audio stream.
+
+    >>> spotter = Spotter.load()
+    >>> for event in spotter.feed(samples, rate=16000): print(event.digit, event.score)
+    """
+
+    def __init__(self, engine: Engine, detector: DetectorConfig, source: str = "library") -> None:
+        self.engine = engine
+        self.info = engine.info
+        self.source = source
+        self.detector = Detector(len(self.info.labels), self.info.digit_classes, detector)
+        self.resampler: Resampler | None = None
+
+    @classmethod
+    def load(cls, path: Path | str | None = None, *, threshold: float | None = None,
+             threads: int = 1, source: str = "library") -> Spotter:
+        """Load a model (default: the shipped one); ``threshold`` overrides the model's default."""
+        path = Path(path) if path is not None else default_model_path()
+        if not path.is_file():
+            raise SpotterError(f"model file not found: {path}")
+        engine = Engine(path, threads=threads)
+        settings = dict(engine.info.detector)
+        if threshold is not None:
+            if not 0.0 < threshold < 1.0:
+                raise SpotterError(f"threshold must be between 0 and 1, got {threshold}")
+            settings["threshold"] = threshold
+            settings["release"] = min(settings["release"], threshold)
+        return cls(engine, DetectorConfig(**settings), source)
+
+    @property
+    def sample_rate(self) -> int:
+        return self.info.sample_rate
+
+    @property
+    def seconds_consumed(self) -> float:
+        return self.engine.frames_done * self.info.hop_length / self.info.sample_rate
+
+    def feed(self, samples: np.ndarray, rate: int | None = None) -> list[Event]:
+        """Audio (n,) or (n, channels), float in [-1, 1] or int16, at ``rate`` Hz → new events."""
+        rate = rate or self.sample_rate
+        if self.resampler is None or self.resampler.rate != rate:
+            if self.resampler is not None and self.engine.frames_done:
+                raise SpotterError("the sample rate changed mid-stream; call reset() first")
+            self.resampler = Resampler(rate, self.sample_rate)
+        return self.feed_model_rate(self.resampler(to_mono_float(samples)))
+
+    def flush(self) -> list[Event]:
+        """End of stream: pass the resampler's tail and a short silence, decide what is pending."""
+        tail = self.resampler(np.zeros(0, np.float32), last=True) if self.resampler else np.zeros(0)
+        silence = np.zeros(int(END_OF_STREAM_S * self.sample_rate), np.float32)
+        events = self.feed_model_rate(np.concatenate([tail.astype(np.float32), silence]))
+        return events + [self.to_event(d) for d in self.detector.flush()]
+
+    def reset(self) -> None:
+        """Start a new stream: model state, detector and clock back to zero."""
+        self.engine.reset()
+        self.detector.reset()
+        self.resampler = None
+
+    def feed_model_rate(self, samples: np.ndarray) -> list[Event]:
+        posteriors, energy = self.engine.process(samples)
+        if not len(energy):
+            return []
+        return [self.to_event(d) for d in self.detector.process(posteriors, energy)]
+
+    def to_event(self, detection: Detection) -> Event:
+        hop_s = self.info.hop_length / self.sample_rate
+        window_s = 0.025
+        label = self.info.labels[detection.label]
+        return Event(
+            digit=WORDS.index(label) if label in WORDS else detection.label,
+            word=label,
+            score=round(detection.score, 4),
+            start=round(max(detection.start_frame * hop_s + hop_s - window_s, 0.0), 3),
+            end=round((detection.end_frame + 1) * hop_s, 3),
+            time=round((detection.decision_frame + 1) * hop_s, 3),
+            source=self.source,
+        )

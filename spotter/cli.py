@@ -1,0 +1,198 @@
+"""The ``spotter`` command line. Events go to stdout (one JSON line each, flushed); logs and
+errors go to stderr as single lines.
+
+Exit codes: 0 success; 1 some input could not be processed (the rest was); 2 usage error or
+unusable model/device; 130 never (SIGINT/SIGTERM end ``listen`` cleanly with 0).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from spotter.api import Spotter
+from spotter.errors import SpotterError
+from spotter.events import Event
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Streaming spoken-digit spotter: hears 'zero' … 'nine', emits JSON Lines events.")
+
+
+class Format(str, enum.Enum):
+    jsonl = "jsonl"
+    text = "text"
+
+
+ModelOption = Annotated[Path | None, typer.Option(
+    "--model", "-m", help="ONNX model file (default: the shipped model).", show_default=False)]
+ThresholdOption = Annotated[float | None, typer.Option(
+    help="Detection threshold 0-1 (default: the model's own).", show_default=False)]
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="jsonl for programs, text for people.")]
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    print(f"spotter: error: {message}", file=sys.stderr, flush=True)
+    return typer.Exit(code)
+
+
+def emit(events: Iterable[Event], fmt: Format) -> None:
+    for event in events:
+        line = event.to_json() if fmt is Format.jsonl else event.to_text()
+        try:
+            print(line, flush=True)
+        except BrokenPipeError:  # e.g. `spotter listen | head -1`: the reader is gone, end quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(0) from None
+
+
+def load(model: Path | None, threshold: float | None, source: str) -> Spotter:
+    try:
+        return Spotter.load(model, threshold=threshold, source=source)
+    except SpotterError as exc:
+        raise fail(str(exc)) from None
+
+
+@app.command()
+def detect(
+    files: Annotated[list[Path], typer.Argument(help="Audio files (WAV, FLAC, OGG, …; any rate, mono or stereo).")],
+    model: ModelOption = None,
+    threshold: ThresholdOption = None,
+    fmt: FormatOption = Format.jsonl,
+) -> None:
+    """Stream each file through the spotter as if live and print its events."""
+    from spotter.sources import read_file
+
+    spotter = load(model, threshold, "")
+    failed = 0
+    for path in files:
+        spotter.reset()
+        spotter.source = str(path)
+        try:
+            for block, rate in read_file(path):
+                emit(spotter.feed(block, rate), fmt)
+            emit(spotter.flush(), fmt)
+        except SpotterError as exc:
+            print(f"spotter: error: {exc}", file=sys.stderr, flush=True)
+            failed += 1
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def listen(
+    device: Annotated[str | None, typer.Option(help="Input device: index or name substring (see 'spotter devices').")] = None,
+    stdin: Annotated[bool, typer.Option("--stdin", help="Read raw s16le mono audio from stdin instead of a microphone.")] = False,
+    rate: Annotated[int, typer.Option(help="Sample rate of --stdin audio.")] = 16000,
+    model: ModelOption = None,
+    threshold: ThresholdOption = None,
+    fmt: FormatOption = Format.jsonl,
+) -> None:
+    """Listen live (microphone, or --stdin) and print events until SIGINT/SIGTERM (exit 0)."""
+    from spotter.listener import listen_microphone, listen_pipe
+
+    spotter = load(model, threshold, "stdin" if stdin else "mic")
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        if stdin:
+            events = listen_pipe(spotter, sys.stdin.buffer, rate, stop)
+        else:
+            print(f"spotter: listening on {device or 'the default input device'} (Ctrl-C to stop)",
+                  file=sys.stderr, flush=True)
+            events = listen_microphone(spotter, device, stop)
+        emit(events, fmt)
+    except SpotterError as exc:
+        raise fail(str(exc), 1) from None
+
+
+@app.command()
+def devices() -> None:
+    """List audio input devices (index, name, host API, channels, default rate)."""
+    from spotter.capture import input_devices
+
+    try:
+        found = input_devices()
+    except SpotterError as exc:
+        raise fail(str(exc)) from None
+    if not found:
+        print("spotter: no input devices found", file=sys.stderr)
+    for d in found:
+        print(f"{d['index']:3d}  {d['name']}  [{d['hostapi']}]  {d['channels']} ch  "
+              f"{d['default_samplerate']:.0f} Hz")
+
+
+def training_extra() -> None:
+    try:
+        import torch  # noqa: F401
+        import torchaudio  # noqa: F401
+    except ImportError:
+        raise fail("this command needs the training extra: pip install 'spotter[train]'") from None
+
+
+@app.command()
+def train(
+    fsdd: Annotated[Path, typer.Option(help="Free Spoken Digit Dataset folder.")] = Path("../shared/data/fsdd"),
+    noise: Annotated[Path, typer.Option(help="Folder of background-noise WAVs.")] = Path("../shared/data/noise"),
+    out: Annotated[Path, typer.Option(help="Output folder (checkpoint, metrics, model.onnx).")] = Path("runs/default"),
+    steps: Annotated[int, typer.Option(help="Optimiser steps.")] = 12000,
+    batch_size: Annotated[int, typer.Option(help="Windows per step.")] = 32,
+    channels: Annotated[int, typer.Option(help="CNN width.")] = 64,
+    heldout: Annotated[str, typer.Option(help="Comma-separated speakers never trained on.")] = "theo,yweweler",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    max_clips: Annotated[int | None, typer.Option(help="Use at most this many clips (quick runs).")] = None,
+) -> None:
+    """Train a model on FSDD (speaker-disjoint split), then export it to OUT/model.onnx."""
+    training_extra()
+    from export.onnx_export import export as export_onnx
+    from models.network import NetworkConfig
+    from models.train import TrainConfig, load_checkpoint
+    from models.train import train as run_training
+
+    if not fsdd.is_dir():
+        raise fail(f"FSDD folder not found: {fsdd} (set --fsdd)")
+    cfg = TrainConfig(fsdd=fsdd, noise=noise if noise.is_dir() else None, out=out, steps=steps,
+                      batch_size=batch_size, heldout_speakers=tuple(s for s in heldout.split(",") if s),
+                      seed=seed, max_clips=max_clips, net=NetworkConfig(channels=channels))
+    cfg.eval_every = min(cfg.eval_every, steps)
+    try:
+        run_training(cfg, log=lambda m: print(m, file=sys.stderr, flush=True))
+    except (ValueError, FileNotFoundError) as exc:
+        raise fail(str(exc)) from None
+    trained, summary = load_checkpoint(out / "checkpoint.pt")
+    path = export_onnx(trained, out / "model.onnx", summary)
+    print(f"spotter: exported {path}", file=sys.stderr)
+
+
+@app.command("export")
+def export_command(
+    checkpoint: Annotated[Path, typer.Argument(help="checkpoint.pt written by 'spotter train'.")],
+    out: Annotated[Path, typer.Option(help="ONNX file to write.")] = Path("model.onnx"),
+) -> None:
+    """Export a checkpoint to a streaming ONNX model and check it against the torch model."""
+    training_extra()
+    from export.onnx_export import export as export_onnx
+    from export.onnx_export import parity
+    from models.train import load_checkpoint
+
+    if not checkpoint.is_file():
+        raise fail(f"checkpoint not found: {checkpoint}")
+    model, summary = load_checkpoint(checkpoint)
+    export_onnx(model, out, summary)
+    diff = parity(model, out)
+    print(json.dumps({"model": str(out), "max_abs_diff_streaming_vs_offline": diff}))
+    if diff > 1e-4:
+        raise fail(f"streaming ONNX output differs from torch by {diff:.2e}", 1)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,60 @@
+"""Audio sources other than the microphone: files (soundfile) and raw s16le on stdin.
+
+Both yield blocks of samples at the source's own rate, so a long file is streamed, never loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import soundfile as sf
+
+from spotter.errors import SpotterError
+
+BLOCK_FRAMES = 16000
+
+
+def open_audio(path: Path) -> sf.SoundFile:
+    if not path.exists():
+        raise SpotterError(f"{path}: no such file")
+    if path.is_dir():
+        raise SpotterError(f"{path}: is a directory")
+    try:
+        audio = sf.SoundFile(path)
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        detail = str(exc).split(": ", 1)[-1] if path.stat().st_size else "file is empty"
+        raise SpotterError(f"{path}: not a readable audio file ({detail})") from exc
+    if audio.frames == 0:
+        audio.close()
+        raise SpotterError(f"{path}: contains no audio samples")
+    return audio
+
+
+def read_file(path: Path, block: int = BLOCK_FRAMES) -> Iterator[tuple[np.ndarray, int]]:
+    """Blocks of (n, channels) float32 samples and the file's sample rate."""
+    with open_audio(path) as audio:
+        try:
+            for data in audio.blocks(blocksize=block, dtype="float32", always_2d=True):
+                yield data, audio.samplerate
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            raise SpotterError(f"{path}: audio data is corrupt or truncated ({exc})") from exc
+
+
+def read_raw_s16le(stream: BinaryIO, block: int = BLOCK_FRAMES) -> Iterator[np.ndarray]:
+    """Blocks of int16 samples from a byte stream; an odd trailing byte is carried over."""
+    read = getattr(stream, "read1", stream.read)  # read1: return what a live pipe has now
+    leftover = b""
+    while True:
+        chunk = read(2 * block)
+        if not chunk:
+            break
+        chunk = leftover + chunk
+        even = len(chunk) - len(chunk) % 2
+        leftover = chunk[even:]
+        if even:
+            yield np.frombuffer(chunk[:even], dtype="<i2")
+    if leftover:
+        raise SpotterError("stdin ended with an odd number of bytes (not s16le audio?)")

@@ -1,0 +1,169 @@
+"""The command line as a user meets it, on the shipped model and real held-out voices."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import soundfile as sf
+from conftest import REPO, fsdd_clip, pad, run_spotter
+
+from spotter import Spotter
+
+KEYS = ["type", "digit", "word", "score", "start", "end", "time", "source"]
+
+
+def events_of(stdout: bytes) -> list[dict]:
+    return [json.loads(line) for line in stdout.decode().splitlines()]
+
+
+def test_import_spotter_leaves_torch_unimported():
+    code = "import sys, spotter, spotter.cli, spotter.listener; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_detect_runs_without_torch(heldout_sequence):
+    path, digits = heldout_sequence
+    code = ("import sys; sys.modules['torch'] = None; sys.modules['torchaudio'] = None\n"
+            "from spotter.cli import app; app()")
+    result = subprocess.run([sys.executable, "-c", code, "detect", str(path)], capture_output=True,
+                            timeout=60, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert [e["digit"] for e in events_of(result.stdout)] == digits
+
+
+def test_detect_prints_the_json_lines_contract(heldout_sequence):
+    path, digits = heldout_sequence
+    result = run_spotter("detect", str(path))
+    assert result.returncode == 0
+    events = events_of(result.stdout)
+    assert [e["digit"] for e in events] == digits
+    for event in events:
+        assert list(event) == KEYS
+        assert event["type"] == "digit" and event["source"] == str(path)
+        assert event["word"] == ["zero", "one", "two", "three", "four", "five", "six", "seven",
+                                 "eight", "nine"][event["digit"]]
+        assert 0 < event["score"] <= 1
+        assert 0 <= event["start"] < event["end"] <= event["time"]
+    times = [e["time"] for e in events]
+    assert times == sorted(times)
+
+
+def test_detect_many_files_and_bad_ones(heldout_sequence, tmp_path):
+    good, digits = heldout_sequence
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.wav"
+    text.write_text("this is not audio\n")
+    missing = tmp_path / "missing.wav"
+    result = run_spotter("detect", str(empty), str(good), str(text), str(missing), str(good))
+    assert result.returncode == 1
+    errors = result.stderr.decode().strip().splitlines()
+    assert len(errors) == 3
+    assert all(line.startswith("spotter: error: ") for line in errors)
+    assert "Traceback" not in result.stderr.decode()
+    events = events_of(result.stdout)
+    assert [e["digit"] for e in events] == digits * 2
+    assert {e["source"] for e in events} == {str(good)}
+
+
+def test_a_corrupt_model_is_a_one_line_error(heldout_sequence, tmp_path):
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"\x08\x01garbage")
+    result = run_spotter("detect", "--model", str(bad), str(heldout_sequence[0]))
+    assert result.returncode == 2
+    assert len(result.stderr.decode().strip().splitlines()) == 1
+
+
+def test_events_do_not_depend_on_chunk_size(heldout_sequence):
+    path, digits = heldout_sequence
+    audio, rate = sf.read(path, dtype="float32")
+    spotter = Spotter.load()
+    runs = []
+    for chunk in (1, 37, 160, 1000, 16000):
+        spotter.reset()
+        events = []
+        for i in range(0, len(audio), chunk):
+            events += spotter.feed(audio[i : i + chunk], rate)
+        events += spotter.flush()
+        runs.append(events)
+    assert [e.digit for e in runs[0]] == digits
+    for events in runs[1:]:
+        assert [(e.digit, e.start, e.end, e.time) for e in events] == [
+            (e.digit, e.start, e.end, e.time) for e in runs[0]]
+        assert np.allclose([e.score for e in events], [e.score for e in runs[0]], atol=1e-4)
+
+
+def test_rate_and_channels_do_not_matter(tmp_path):
+    audio, rate = fsdd_clip("7_theo_4.wav")
+    audio = pad(audio, rate)
+    stereo_44k = tmp_path / "stereo44k.wav"
+    t = np.arange(int(len(audio) * 44100 / rate)) * rate / 44100
+    up = np.interp(t, np.arange(len(audio)), audio).astype(np.float32)
+    sf.write(stereo_44k, np.stack([up, up * 0.5], axis=1), 44100)
+    mono_8k = tmp_path / "mono8k.flac"
+    sf.write(mono_8k, audio, rate)
+    result = run_spotter("detect", str(stereo_44k), str(mono_8k))
+    assert result.returncode == 0
+    assert [e["digit"] for e in events_of(result.stdout)] == [7, 7]
+
+
+def test_listen_stdin_reads_raw_s16le(heldout_sequence):
+    path, digits = heldout_sequence
+    audio, rate = sf.read(path, dtype="int16")
+    result = run_spotter("listen", "--stdin", "--rate", str(rate), stdin=audio.tobytes())
+    assert result.returncode == 0, result.stderr
+    events = events_of(result.stdout)
+    assert [e["digit"] for e in events] == digits
+    assert {e["source"] for e in events} == {"stdin"}
+
+
+def test_listen_stdin_odd_byte_count_is_an_error_after_the_events(heldout_sequence):
+    path, digits = heldout_sequence
+    audio, rate = sf.read(path, dtype="int16")
+    result = run_spotter("listen", "--stdin", "--rate", str(rate), stdin=audio.tobytes() + b"\x01")
+    assert result.returncode == 1
+    assert [e["digit"] for e in events_of(result.stdout)] == digits
+    assert "odd number of bytes" in result.stderr.decode()
+
+
+def test_sigterm_ends_listen_cleanly_and_keeps_events(heldout_sequence):
+    path, digits = heldout_sequence
+    audio, rate = sf.read(path, dtype="int16")
+    proc = subprocess.Popen([sys.executable, "-m", "spotter", "listen", "--stdin", "--rate", str(rate)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+    proc.stdin.write(audio.tobytes())  # the pipe stays open: only the signal can end it
+    proc.stdin.flush()
+    time.sleep(3.0)
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=30)
+    proc.stdin.close() if not proc.stdin.closed else None
+    assert proc.returncode == 0, stderr
+    assert [e["digit"] for e in events_of(stdout)] == digits
+
+
+def test_help_lists_the_commands():
+    result = run_spotter("--help")
+    assert result.returncode == 0
+    for command in ("detect", "listen", "devices", "train", "export"):
+        assert command in result.stdout.decode()
+
+
+def test_bad_threshold_is_rejected(heldout_sequence):
+    result = run_spotter("detect", "--threshold", "1.5", str(heldout_sequence[0]))
+    assert result.returncode == 2
+    assert "threshold" in result.stderr.decode()
+
+
+def test_train_without_the_extra_says_so():
+    code = ("import sys; sys.modules['torch'] = None\nfrom spotter.cli import app; app()")
+    result = subprocess.run([sys.executable, "-c", code, "train"], capture_output=True, text=True,
+                            env={**os.environ}, cwd=REPO, timeout=60)
+    assert result.returncode == 2
+    assert "pip install 'spotter[train]'" in result.stderr

@@ -1,0 +1,94 @@
+"""The exported streaming graph against the torch model it came from."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from export.onnx_export import parity
+from models.data import load_audio
+from models.train import load_checkpoint
+from spotter.engine import Engine
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_model):
+    model, _ = load_checkpoint(tiny_model / "checkpoint.pt")
+    return model, tiny_model / "model.onnx"
+
+
+def utterance(spoken_digits) -> np.ndarray:
+    clips = [load_audio(p) for p in sorted(spoken_digits.glob("*_bravo_6.wav"))[:4]]
+    return np.concatenate([np.concatenate([c, np.zeros(3000, np.float32)]) for c in clips])
+
+
+@pytest.mark.parametrize("chunk", [160, 160 * 7, 16000])
+def test_streaming_onnx_equals_offline_torch(tiny, spoken_digits, chunk):
+    model, path = tiny
+    audio = utterance(spoken_digits)
+    offline, offline_energy = model.posteriors(torch.from_numpy(audio)[None])
+    engine = Engine(path)
+    pieces = [engine.process(audio[i : i + chunk]) for i in range(0, len(audio), chunk)]
+    streamed = np.concatenate([p for p, _ in pieces])
+    energy = np.concatenate([e for _, e in pieces])
+    assert streamed.shape == offline[0].shape
+    assert np.abs(streamed - offline[0].numpy()).max() <= 1e-4
+    assert np.abs(energy - offline_energy[0].numpy()).max() <= 1e-3
+
+
+def test_export_parity_check_reports_small_difference(tiny):
+    model, path = tiny
+    assert parity(model, path) <= 1e-4
+
+
+def test_receptive_field_in_metadata_matches_perturbation(tiny):
+    """Change one sample; exactly the output frames whose field covers it must change."""
+    _, path = tiny
+    engine = Engine(path)
+    rf = engine.info.receptive_field_frames
+    hop, win = engine.info.hop_length, int(engine.info.metadata["win_length"])
+    audio = np.random.default_rng(3).standard_normal(16000 * 3).astype(np.float32) * 0.1
+    position = 150 * hop + 80
+    perturbed = audio.copy()
+    perturbed[position] += 0.9
+    base = engine.process(audio)[0]
+    engine.reset()
+    changed = np.flatnonzero((engine.process(perturbed)[0] != base).any(axis=1))
+    # frame j covers samples [hop*j - (win - hop), hop*j + hop)
+    first_frame = position // hop
+    last_frame = (position + win - hop) // hop
+    assert changed[0] == first_frame
+    assert changed[-1] == last_frame + rf - 1
+    assert int(engine.info.metadata["receptive_field_ms"]) == ((rf - 1) * hop + win) * 1000 // 16000
+
+
+def test_metadata_describes_the_model(tiny):
+    _, path = tiny
+    meta = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    assert json.loads(meta["labels"])[:10] == ["zero", "one", "two", "three", "four", "five", "six",
+                                               "seven", "eight", "nine"]
+    assert meta["sample_rate"] == "16000" and meta["hop_length"] == "160"
+    assert 0 < json.loads(meta["detector"])["threshold"] < 1
+    assert json.loads(meta["training"])["receptive_field_frames"] == int(meta["receptive_field_frames"])
+
+
+def test_one_call_serves_several_streams(tiny):
+    """The leading batch dimension: two streams in one call give each stream's own output."""
+    _, path = tiny
+    engine = Engine(path)
+    rng = np.random.default_rng(5)
+    a, b = (rng.standard_normal(1600).astype(np.float32) * 0.1 for _ in range(2))
+    feeds = {"audio": np.stack([a, b])}
+    for name, shape in zip(engine.state_names, engine.state_shapes):
+        feeds[name] = np.zeros([2, *shape[1:]], np.float32)
+    both = engine.session.run(["posteriors"], feeds)[0]
+    single = []
+    for x in (a, b):
+        feeds = {"audio": x[None], **{n: np.zeros(s, np.float32)
+                                      for n, s in zip(engine.state_names, engine.state_shapes)}}
+        single.append(engine.session.run(["posteriors"], feeds)[0][0])
+    assert np.abs(both - np.stack(single)).max() <= 1e-5
