@@ -47,14 +47,18 @@ def metadata(model: SpotterModel, detector: DetectorConfig, summary: dict) -> di
         "hop_length": str(front.hop_length),
         "win_length": str(front.win_length),
         "receptive_field_frames": str(rf),
-        "receptive_field_ms": str(((rf - 1) * front.hop_length + front.win_length) * 1000 // front.sample_rate),
+        "receptive_field_ms": str(
+            ((rf - 1) * front.hop_length + front.win_length) * 1000 // front.sample_rate
+        ),
         "detector": json.dumps(asdict(detector)),
         "front_end": json.dumps(asdict(front)),
         "training": json.dumps(summary),
     }
 
 
-def export(model: SpotterModel, path: Path, summary: dict, detector: DetectorConfig = DetectorConfig()) -> Path:
+def export(
+    model: SpotterModel, path: Path, summary: dict, detector: DetectorConfig = DetectorConfig()
+) -> Path:
     """Write the streaming graph with its metadata to ``path``."""
     model.eval()
     step = StreamingStep(model).eval()
@@ -64,12 +68,23 @@ def export(model: SpotterModel, path: Path, summary: dict, detector: DetectorCon
     cache_names = [f"cache_{i}" for i in range(len(caches))]
     inputs = ["audio", "audio_cache", *cache_names]
     outputs = ["posteriors", "energy_db", "audio_cache_out", *[f"{n}_out" for n in cache_names]]
-    dynamic = {"audio": {0: "batch", 1: "samples"}, "posteriors": {0: "batch", 1: "frames"},
-               "energy_db": {0: "batch", 1: "frames"}}
+    dynamic = {
+        "audio": {0: "batch", 1: "samples"},
+        "posteriors": {0: "batch", 1: "frames"},
+        "energy_db": {0: "batch", 1: "frames"},
+    }
     dynamic.update({name: {0: "batch"} for name in inputs[1:] + outputs[2:]})
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.onnx.export(step, example, str(path), input_names=inputs, output_names=outputs,
-                      dynamic_axes=dynamic, opset_version=17, dynamo=False)
+    torch.onnx.export(
+        step,
+        example,
+        str(path),
+        input_names=inputs,
+        output_names=outputs,
+        dynamic_axes=dynamic,
+        opset_version=17,
+        dynamo=False,
+    )
     graph = onnx.load(str(path))
     for key, value in metadata(model, detector, summary).items():
         graph.metadata_props.add(key=key, value=value)
@@ -88,5 +103,7 @@ def parity(model: SpotterModel, path: Path, seconds: float = 3.0, chunk_hops: in
     offline, _ = model.posteriors(torch.from_numpy(audio)[None])
     engine = Engine(path)
     hop = engine.info.hop_length
-    streamed = [engine.process(audio[i : i + chunk_hops * hop])[0] for i in range(0, n, chunk_hops * hop)]
+    streamed = [
+        engine.process(audio[i : i + chunk_hops * hop])[0] for i in range(0, n, chunk_hops * hop)
+    ]
     return float(np.abs(np.concatenate(streamed) - offline[0].numpy()).max())

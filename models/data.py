@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import torch
-import torchaudio
+
+from spotter.resample import Resampler, to_mono_float
 
 SAMPLE_RATE = 16000
 HOP = 160
@@ -41,12 +42,9 @@ class Clip:
 
 
 def load_audio(path: Path, rate: int = SAMPLE_RATE) -> np.ndarray:
-    """Any soundfile-readable file → mono float32 at ``rate``."""
+    """Any soundfile-readable file → mono float32 at ``rate``, resampled as the runtime does."""
     audio, file_rate = sf.read(path, dtype="float32", always_2d=True)
-    mono = torch.from_numpy(audio.mean(axis=1))
-    if file_rate != rate:
-        mono = torchaudio.functional.resample(mono, file_rate, rate)
-    return mono.numpy()
+    return Resampler(file_rate, rate)(to_mono_float(audio), last=True)
 
 
 def word_bounds(audio: np.ndarray, floor_db: float = 30.0) -> tuple[int, int]:
@@ -111,8 +109,13 @@ class Mixer:
     """Draws labelled training windows from clips and noises; seeded, numpy only."""
 
     def __init__(
-        self, clips: list[Clip], noises: list[np.ndarray], receptive_field: int, silence_label: int,
-        cfg: MixConfig = MixConfig(), seed: int = 0,
+        self,
+        clips: list[Clip],
+        noises: list[np.ndarray],
+        receptive_field: int,
+        silence_label: int,
+        cfg: MixConfig = MixConfig(),
+        seed: int = 0,
     ) -> None:
         self.clips, self.noises, self.cfg = clips, noises, cfg
         self.receptive_field = receptive_field

@@ -45,7 +45,8 @@ def dft_kernel(cfg: FrontEndConfig) -> torch.Tensor:
 
 
 class LogMel(nn.Module):
-    """Raw audio (B, context + hop * T) → log-mel frames (B, n_mels, T), plus frame energy in dB (B, T).
+    """Raw audio (B, context + hop * T) → log-mel frames (B, n_mels, T) and frame energy in dB
+    (B, T).
 
     No per-clip normalisation: a fixed ``log(mel + eps)``, so that streaming and training see the
     same numbers. A fixed per-bin mean/std (from training data) is applied after the log.
@@ -56,8 +57,13 @@ class LogMel(nn.Module):
         self.cfg = cfg
         n_bins = cfg.win_length // 2 + 1
         fbank = torchaudio.functional.melscale_fbanks(
-            n_freqs=n_bins, f_min=cfg.f_min, f_max=cfg.f_max, n_mels=cfg.n_mels,
-            sample_rate=cfg.sample_rate, norm="slaney", mel_scale="slaney",
+            n_freqs=n_bins,
+            f_min=cfg.f_min,
+            f_max=cfg.f_max,
+            n_mels=cfg.n_mels,
+            sample_rate=cfg.sample_rate,
+            norm="slaney",
+            mel_scale="slaney",
         )
         self.register_buffer("dft", dft_kernel(cfg))
         self.register_buffer("mel_fbank", fbank.T.contiguous())  # (n_mels, n_bins)
@@ -79,7 +85,9 @@ class LogMel(nn.Module):
         self.inv_std.copy_(1.0 / std.clamp_min(1e-3).reshape(-1, 1))
 
     def frames(self, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Offline: whole utterances (B, N) → (B, n_mels, N // hop), zero history before the start."""
+        """Offline: whole utterances (B, N) → (B, n_mels, N // hop), zeros before the start."""
         n_frames = audio.shape[-1] // self.cfg.hop_length
-        padded = nn.functional.pad(audio[..., : n_frames * self.cfg.hop_length], (self.cfg.context, 0))
+        padded = nn.functional.pad(
+            audio[..., : n_frames * self.cfg.hop_length], (self.cfg.context, 0)
+        )
         return self.forward(padded)

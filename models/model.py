@@ -10,7 +10,9 @@ from models.network import DigitNet, NetworkConfig
 
 
 class SpotterModel(nn.Module):
-    def __init__(self, front: FrontEndConfig = FrontEndConfig(), net: NetworkConfig = NetworkConfig()):
+    def __init__(
+        self, front: FrontEndConfig = FrontEndConfig(), net: NetworkConfig = NetworkConfig()
+    ):
         super().__init__()
         self.front_end = LogMel(front)
         self.net = DigitNet(net)

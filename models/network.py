@@ -23,8 +23,19 @@ class NetworkConfig:
     kernel: int = 3
     dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 16)
     labels: tuple[str, ...] = field(
-        default=("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-                 "_silence_")
+        default=(
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "_silence_",
+        )
     )
 
 
@@ -64,13 +75,16 @@ class ResidualBlock(nn.Module):
 
 
 class DigitNet(nn.Module):
-    """Log-mel frames (B, n_mels, T) → per-frame class logits (B, n_classes, T - receptive_field + 1)."""
+    """Log-mel frames (B, n_mels, T) → per-frame class logits (B, n_classes, T - RF + 1),
+    RF = receptive_field."""
 
     def __init__(self, cfg: NetworkConfig = NetworkConfig()) -> None:
         super().__init__()
         self.cfg = cfg
         self.stem = CausalConv(cfg.n_mels, cfg.channels, cfg.stem_kernel)
-        self.blocks = nn.ModuleList(ResidualBlock(cfg.channels, cfg.kernel, d) for d in cfg.dilations)
+        self.blocks = nn.ModuleList(
+            ResidualBlock(cfg.channels, cfg.kernel, d) for d in cfg.dilations
+        )
         self.head = nn.Conv1d(cfg.channels, len(cfg.labels), 1)
 
     @property
@@ -95,7 +109,7 @@ class DigitNet(nn.Module):
         x, stem_cache = self.stem(frames, caches[0])
         x = torch.relu(x)
         new_caches = [stem_cache]
-        for block, cache in zip(self.blocks, caches[1:]):
+        for block, cache in zip(self.blocks, caches[1:], strict=True):
             x, cache = block(x, cache)
             new_caches.append(cache)
         return self.head(x), new_caches

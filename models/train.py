@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.data import IGNORE, Clip, Mixer, MixConfig, load_fsdd, load_noises
+from models.data import IGNORE, Clip, MixConfig, Mixer, load_fsdd, load_noises
 from models.features import FrontEndConfig
 from models.model import SpotterModel
 from models.network import NetworkConfig
@@ -54,14 +54,19 @@ def split_clips(clips: list[Clip], heldout: tuple[str, ...]) -> dict[str, list[C
     if unknown:
         raise ValueError(f"held-out speakers not in the data: {sorted(unknown)}")
     return {
-        "train": [c for c in clips if c.speaker not in heldout and c.take not in OFFICIAL_TEST_TAKES],
-        "official": [c for c in clips if c.speaker not in heldout and c.take in OFFICIAL_TEST_TAKES],
+        "train": [
+            c for c in clips if c.speaker not in heldout and c.take not in OFFICIAL_TEST_TAKES
+        ],
+        "official": [
+            c for c in clips if c.speaker not in heldout and c.take in OFFICIAL_TEST_TAKES
+        ],
         "heldout": [c for c in clips if c.speaker in heldout],
     }
 
 
 def spec_augment(logmel: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """One frequency mask (≤ 6 bins) and two time masks (≤ 6 frames) per example, set to 0 (the mean)."""
+    """One frequency mask (≤ 6 bins) and two time masks (≤ 6 frames) per example, set to 0
+    (the normalised mean)."""
     batch, n_mels, n_frames = logmel.shape
     bins = torch.arange(n_mels)[None, :, None]
     frames = torch.arange(n_frames)[None, None, :]
@@ -79,7 +84,8 @@ def spec_augment(logmel: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 def score_clips(
     model: SpotterModel, clips: list[Clip], detector_cfg: DetectorConfig
 ) -> dict[str, float]:
-    """Stream each clip (padded with silence) through model + detector, as ``spotter detect`` does."""
+    """Stream each clip (padded with silence) through model and detector as ``spotter detect``
+    does."""
     labels = model.labels
     digits = [i for i, name in enumerate(labels) if not name.startswith("_")]
     detector = Detector(len(labels), digits, detector_cfg)
@@ -112,12 +118,19 @@ def train(cfg: TrainConfig, log=print) -> dict:
     torch.set_num_threads(cfg.threads)
     clips = load_fsdd(Path(cfg.fsdd))
     if cfg.max_clips:
-        clips = [clips[i] for i in np.random.default_rng(cfg.seed).permutation(len(clips))[: cfg.max_clips]]
+        clips = [
+            clips[i]
+            for i in np.random.default_rng(cfg.seed).permutation(len(clips))[: cfg.max_clips]
+        ]
     splits = split_clips(clips, cfg.heldout_speakers)
     if not splits["train"]:
-        raise ValueError("no training clips left after the split (need takes >= 5 of other speakers)")
-    log(f"clips: train {len(splits['train'])}, official test takes {len(splits['official'])}, "
-        f"held-out speakers {', '.join(cfg.heldout_speakers)}: {len(splits['heldout'])}")
+        raise ValueError(
+            "no training clips left after the split (need takes >= 5 of other speakers)"
+        )
+    log(
+        f"clips: train {len(splits['train'])}, official test takes {len(splits['official'])}, "
+        f"held-out speakers {', '.join(cfg.heldout_speakers)}: {len(splits['heldout'])}"
+    )
     noises = load_noises(Path(cfg.noise) if cfg.noise else None)
 
     model = SpotterModel(FrontEndConfig(), cfg.net)
@@ -126,11 +139,15 @@ def train(cfg: TrainConfig, log=print) -> dict:
     mixer = Mixer(splits["train"], noises, rf, silence, cfg.mix, seed=cfg.seed)
     fit_normalisation(model, mixer)
     n_params = sum(p.numel() for p in model.net.parameters())
-    log(f"model: {n_params:,} parameters, receptive field {rf} frames "
-        f"({((rf - 1) * 160 + 400) / 16:.0f} ms)")
+    log(
+        f"model: {n_params:,} parameters, receptive field {rf} frames "
+        f"({((rf - 1) * 160 + 400) / 16:.0f} ms)"
+    )
 
     optimiser = torch.optim.AdamW(model.net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, cfg.lr, total_steps=cfg.steps, pct_start=0.1)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimiser, cfg.lr, total_steps=cfg.steps, pct_start=0.1
+    )
     gen = torch.Generator().manual_seed(cfg.seed)
     loss_fn = torch.nn.CrossEntropyLoss(ignore_index=IGNORE)
     history = []
@@ -150,15 +167,25 @@ def train(cfg: TrainConfig, log=print) -> dict:
         running += loss.item()
         if step % 50 == 0 or step == cfg.steps:
             elapsed = time.monotonic() - started
-            log(f"step {step}/{cfg.steps}  loss {running / min(50, step):.3f}  "
-                f"{elapsed:.0f}s elapsed, ~{elapsed / step * (cfg.steps - step):.0f}s left")
+            log(
+                f"step {step}/{cfg.steps}  loss {running / min(50, step):.3f}  "
+                f"{elapsed:.0f}s elapsed, ~{elapsed / step * (cfg.steps - step):.0f}s left"
+            )
             running = 0.0
         if step % cfg.eval_every == 0 or step == cfg.steps:
-            scores = {name: score_clips(model, splits[name], DetectorConfig())
-                      for name in ("official", "heldout") if splits[name]}
+            scores = {
+                name: score_clips(model, splits[name], DetectorConfig())
+                for name in ("official", "heldout")
+                if splits[name]
+            }
             history.append({"step": step, **scores})
-            log(f"  eval step {step}: " + ", ".join(
-                f"{name} acc {s['accuracy']:.3f} one-event {s['one_event']:.3f}" for name, s in scores.items()))
+            log(
+                f"  eval step {step}: "
+                + ", ".join(
+                    f"{name} acc {s['accuracy']:.3f} one-event {s['one_event']:.3f}"
+                    for name, s in scores.items()
+                )
+            )
             if not math.isfinite(loss.item()):
                 raise RuntimeError("training diverged (loss is not finite)")
 
@@ -172,8 +199,15 @@ def train(cfg: TrainConfig, log=print) -> dict:
         "history": history,
         "train_speakers": sorted({c.speaker for c in splits["train"]}),
     }
-    torch.save({"front": asdict(model.front_end.cfg), "net": asdict(cfg.net),
-                "state_dict": model.state_dict(), "summary": summary}, cfg.out / "checkpoint.pt")
+    torch.save(
+        {
+            "front": asdict(model.front_end.cfg),
+            "net": asdict(cfg.net),
+            "state_dict": model.state_dict(),
+            "summary": summary,
+        },
+        cfg.out / "checkpoint.pt",
+    )
     (cfg.out / "metrics.json").write_text(json.dumps(summary, indent=2))
     log(f"saved {cfg.out / 'checkpoint.pt'}")
     return summary
@@ -182,7 +216,9 @@ def train(cfg: TrainConfig, log=print) -> dict:
 def load_checkpoint(path: Path) -> tuple[SpotterModel, dict]:
     blob = torch.load(path, map_location="cpu", weights_only=False)
     net = blob["net"]
-    net_cfg = NetworkConfig(**{**net, "dilations": tuple(net["dilations"]), "labels": tuple(net["labels"])})
+    net_cfg = NetworkConfig(
+        **{**net, "dilations": tuple(net["dilations"]), "labels": tuple(net["labels"])}
+    )
     model = SpotterModel(FrontEndConfig(**blob["front"]), net_cfg)
     model.load_state_dict(blob["state_dict"])
     model.eval()

@@ -11,6 +11,7 @@ PACKAGES=(
   libasound2-plugins # ALSA "pulse" plugin: PortAudio(ALSA) -> PulseAudio
   espeak-ng          # speech synthesis for test clips
   sox                # audio conversion
+  jq                 # JSON Lines in the scripts (scripts/fsdd-heldout.sh)
 )
 # Never install pipewire-alsa: it routes ALSA "default" to PipeWire, and with no
 # PipeWire running PortAudio then sees no ALSA devices at all.

@@ -35,8 +35,14 @@ class Spotter:
         self.resampler: Resampler | None = None
 
     @classmethod
-    def load(cls, path: Path | str | None = None, *, threshold: float | None = None,
-             threads: int = 1, source: str = "library") -> Spotter:
+    def load(
+        cls,
+        path: Path | str | None = None,
+        *,
+        threshold: float | None = None,
+        threads: int = 1,
+        source: str = "library",
+    ) -> Spotter:
         """Load a model (default: the shipped one); ``threshold`` overrides the model's default."""
         path = Path(path) if path is not None else default_model_path()
         if not path.is_file():

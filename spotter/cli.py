@@ -23,8 +23,11 @@ from spotter.api import Spotter
 from spotter.errors import SpotterError
 from spotter.events import Event
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Streaming spoken-digit spotter: hears 'zero' … 'nine', emits JSON Lines events.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Streaming spoken-digit spotter: hears 'zero' … 'nine', emits JSON Lines events.",
+)
 
 
 class Format(str, enum.Enum):
@@ -32,11 +35,19 @@ class Format(str, enum.Enum):
     text = "text"
 
 
-ModelOption = Annotated[Path | None, typer.Option(
-    "--model", "-m", help="ONNX model file (default: the shipped model).", show_default=False)]
-ThresholdOption = Annotated[float | None, typer.Option(
-    help="Detection threshold 0-1 (default: the model's own).", show_default=False)]
-FormatOption = Annotated[Format, typer.Option("--format", "-f", help="jsonl for programs, text for people.")]
+ModelOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--model", "-m", help="ONNX model file (default: the shipped model).", show_default=False
+    ),
+]
+ThresholdOption = Annotated[
+    float | None,
+    typer.Option(help="Detection threshold 0-1 (default: the model's own).", show_default=False),
+]
+FormatOption = Annotated[
+    Format, typer.Option("--format", "-f", help="jsonl for programs, text for people.")
+]
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -63,7 +74,10 @@ def load(model: Path | None, threshold: float | None, source: str) -> Spotter:
 
 @app.command()
 def detect(
-    files: Annotated[list[Path], typer.Argument(help="Audio files (WAV, FLAC, OGG, …; any rate, mono or stereo).")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="Audio files (WAV, FLAC, OGG, …; any rate, mono or stereo)."),
+    ],
     model: ModelOption = None,
     threshold: ThresholdOption = None,
     fmt: FormatOption = Format.jsonl,
@@ -89,15 +103,30 @@ def detect(
 
 @app.command()
 def listen(
-    device: Annotated[str | None, typer.Option(help="Input device: index or name substring (see 'spotter devices').")] = None,
-    stdin: Annotated[bool, typer.Option("--stdin", help="Read raw s16le mono audio from stdin instead of a microphone.")] = False,
+    device: Annotated[
+        str | None,
+        typer.Option(help="Input device: index or name substring (see 'spotter devices')."),
+    ] = None,
+    stdin: Annotated[
+        bool,
+        typer.Option(
+            "--stdin", help="Read raw s16le mono audio from stdin instead of a microphone."
+        ),
+    ] = False,
     rate: Annotated[int, typer.Option(help="Sample rate of --stdin audio.")] = 16000,
+    list_devices: Annotated[
+        bool, typer.Option("--list-devices", help="List input devices and exit.")
+    ] = False,
     model: ModelOption = None,
     threshold: ThresholdOption = None,
     fmt: FormatOption = Format.jsonl,
 ) -> None:
     """Listen live (microphone, or --stdin) and print events until SIGINT/SIGTERM (exit 0)."""
-    from spotter.listener import listen_microphone, listen_pipe
+    if list_devices:
+        devices()
+        return
+    from spotter.capture import Microphone
+    from spotter.listener import listen_pipe, microphone_events
 
     spotter = load(model, threshold, "stdin" if stdin else "mic")
     stop = threading.Event()
@@ -105,12 +134,11 @@ def listen(
         signal.signal(signum, lambda *_: stop.set())
     try:
         if stdin:
-            events = listen_pipe(spotter, sys.stdin.buffer, rate, stop)
-        else:
-            print(f"spotter: listening on {device or 'the default input device'} (Ctrl-C to stop)",
-                  file=sys.stderr, flush=True)
-            events = listen_microphone(spotter, device, stop)
-        emit(events, fmt)
+            emit(listen_pipe(spotter, sys.stdin.buffer, rate, stop), fmt)
+            return
+        with Microphone(device, rate=spotter.sample_rate) as mic:
+            print(f"spotter: listening on {mic.name} (Ctrl-C to stop)", file=sys.stderr, flush=True)
+            emit(microphone_events(spotter, mic, stop), fmt)
     except SpotterError as exc:
         raise fail(str(exc), 1) from None
 
@@ -127,8 +155,10 @@ def devices() -> None:
     if not found:
         print("spotter: no input devices found", file=sys.stderr)
     for d in found:
-        print(f"{d['index']:3d}  {d['name']}  [{d['hostapi']}]  {d['channels']} ch  "
-              f"{d['default_samplerate']:.0f} Hz")
+        print(
+            f"{d['index']:3d}  {d['name']}  [{d['hostapi']}]  {d['channels']} ch  "
+            f"{d['default_samplerate']:.0f} Hz"
+        )
 
 
 def training_extra() -> None:
@@ -141,15 +171,25 @@ def training_extra() -> None:
 
 @app.command()
 def train(
-    fsdd: Annotated[Path, typer.Option(help="Free Spoken Digit Dataset folder.")] = Path("../shared/data/fsdd"),
-    noise: Annotated[Path, typer.Option(help="Folder of background-noise WAVs.")] = Path("../shared/data/noise"),
-    out: Annotated[Path, typer.Option(help="Output folder (checkpoint, metrics, model.onnx).")] = Path("runs/default"),
+    fsdd: Annotated[Path, typer.Option(help="Free Spoken Digit Dataset folder.")] = Path(
+        "../shared/data/fsdd"
+    ),
+    noise: Annotated[Path, typer.Option(help="Folder of background-noise WAVs.")] = Path(
+        "../shared/data/noise"
+    ),
+    out: Annotated[
+        Path, typer.Option(help="Output folder (checkpoint, metrics, model.onnx).")
+    ] = Path("runs/default"),
     steps: Annotated[int, typer.Option(help="Optimiser steps.")] = 12000,
     batch_size: Annotated[int, typer.Option(help="Windows per step.")] = 32,
     channels: Annotated[int, typer.Option(help="CNN width.")] = 64,
-    heldout: Annotated[str, typer.Option(help="Comma-separated speakers never trained on.")] = "theo,yweweler",
+    heldout: Annotated[
+        str, typer.Option(help="Comma-separated speakers never trained on.")
+    ] = "theo,yweweler",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    max_clips: Annotated[int | None, typer.Option(help="Use at most this many clips (quick runs).")] = None,
+    max_clips: Annotated[
+        int | None, typer.Option(help="Use at most this many clips (quick runs).")
+    ] = None,
 ) -> None:
     """Train a model on FSDD (speaker-disjoint split), then export it to OUT/model.onnx."""
     training_extra()
@@ -160,9 +200,17 @@ def train(
 
     if not fsdd.is_dir():
         raise fail(f"FSDD folder not found: {fsdd} (set --fsdd)")
-    cfg = TrainConfig(fsdd=fsdd, noise=noise if noise.is_dir() else None, out=out, steps=steps,
-                      batch_size=batch_size, heldout_speakers=tuple(s for s in heldout.split(",") if s),
-                      seed=seed, max_clips=max_clips, net=NetworkConfig(channels=channels))
+    cfg = TrainConfig(
+        fsdd=fsdd,
+        noise=noise if noise.is_dir() else None,
+        out=out,
+        steps=steps,
+        batch_size=batch_size,
+        heldout_speakers=tuple(s for s in heldout.split(",") if s),
+        seed=seed,
+        max_clips=max_clips,
+        net=NetworkConfig(channels=channels),
+    )
     cfg.eval_every = min(cfg.eval_every, steps)
     try:
         run_training(cfg, log=lambda m: print(m, file=sys.stderr, flush=True))

@@ -70,8 +70,10 @@ class Detector:
         digits = posteriors[:, self.digit_classes]
         joined = np.concatenate([self.recent, digits])
         window = self.cfg.smoothing
-        cumulative = np.cumsum(np.concatenate([np.zeros((1, joined.shape[1]), np.float32), joined]), 0)
-        smoothed = (cumulative[window:] - cumulative[:-window]) / window
+        # A sum of shifted copies, not a cumulative sum: every frame's average then adds the same
+        # numbers in the same order whatever the chunking, so events do not depend on it.
+        n = len(digits)
+        smoothed = sum(joined[i : i + n] for i in range(window)) / window
         self.recent = joined[len(joined) - (window - 1) :]
         best = smoothed.argmax(axis=1)
         score = smoothed.max(axis=1)
@@ -82,7 +84,7 @@ class Detector:
             self.energy.extend(energy_db.tolist())
             self.frame += len(score)
             return detections
-        for i, (label, value) in enumerate(zip(best.tolist(), score.tolist())):
+        for i, (label, value) in enumerate(zip(best.tolist(), score.tolist(), strict=True)):
             self.energy.append(float(energy_db[i]))
             detection = self.step(first + i, label, value)
             if detection is not None:

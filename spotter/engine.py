@@ -53,13 +53,17 @@ class Engine:
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:
-            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(
+                str(path), options, providers=["CPUExecutionProvider"]
+            )
         except Exception as exc:  # onnxruntime raises several unrelated types for a bad file
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise SpotterError(f"cannot load model {path}: {reason}") from exc
         self.info = ModelInfo.from_metadata(self.session.get_modelmeta().custom_metadata_map)
         self.state_names = [i.name for i in self.session.get_inputs() if i.name != "audio"]
-        self.state_shapes = [[1, *i.shape[1:]] for i in self.session.get_inputs() if i.name != "audio"]
+        self.state_shapes = [
+            [1, *i.shape[1:]] for i in self.session.get_inputs() if i.name != "audio"
+        ]
         self.output_names = [o.name for o in self.session.get_outputs()]
         self.reset()
 
@@ -86,6 +90,6 @@ class Engine:
 
     def run(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         feeds = {"audio": samples.reshape(1, -1)}
-        feeds.update(zip(self.state_names, self.state))
+        feeds.update(zip(self.state_names, self.state, strict=True))
         posteriors, energy, *self.state = self.session.run(self.output_names, feeds)
         return posteriors[0], energy[0]

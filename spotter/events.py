@@ -33,5 +33,7 @@ class Event:
         return json.dumps(self.to_dict())
 
     def to_text(self) -> str:
-        return (f"{self.time:8.2f}s  {self.digit} ({self.word})  score {self.score:.2f}  "
-                f"word {self.start:.2f}-{self.end:.2f}s  {self.source}")
+        return (
+            f"{self.time:8.2f}s  {self.digit} ({self.word})  score {self.score:.2f}  "
+            f"word {self.start:.2f}-{self.end:.2f}s  {self.source}"
+        )

@@ -11,7 +11,7 @@ MIN_RATE, MAX_RATE = 4000, 384000
 
 
 def to_mono_float(samples: np.ndarray) -> np.ndarray:
-    """(n,) or (n, channels), int16/int32/float → (n,) float32 in [-1, 1], NaN/Inf replaced by 0/±1."""
+    """(n,) or (n, channels), int16/int32/float → (n,) float32 in [-1, 1]; NaN/Inf become 0/±1."""
     samples = np.asarray(samples)
     if samples.dtype == np.int16:
         samples = samples.astype(np.float32) / 32768.0
@@ -36,7 +36,9 @@ class Resampler:
         if not MIN_RATE <= rate <= MAX_RATE:
             raise SpotterError(f"unsupported sample rate {rate} Hz (must be {MIN_RATE}-{MAX_RATE})")
         self.rate, self.target = rate, target
-        self.stream = None if rate == target else soxr.ResampleStream(rate, target, 1, dtype="float32")
+        self.stream = (
+            None if rate == target else soxr.ResampleStream(rate, target, 1, dtype="float32")
+        )
 
     def __call__(self, samples: np.ndarray, last: bool = False) -> np.ndarray:
         if self.stream is None:

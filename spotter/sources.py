@@ -45,7 +45,7 @@ def read_file(path: Path, block: int = BLOCK_FRAMES) -> Iterator[tuple[np.ndarra
 
 def read_raw_s16le(stream: BinaryIO, block: int = BLOCK_FRAMES) -> Iterator[np.ndarray]:
     """Blocks of int16 samples from a byte stream; an odd trailing byte is carried over."""
-    read = getattr(stream, "read1", stream.read)  # read1: return what a live pipe has now
+    read = getattr(stream, "read1", None) or stream.read  # read1: what a live pipe has now
     leftover = b""
     while True:
         chunk = read(2 * block)

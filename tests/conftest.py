@@ -21,11 +21,18 @@ FSDD = SHARED / "data" / "fsdd" / "recordings"
 VOICES = {"alpha": "en-us+m3", "bravo": "en-gb+m1", "charlie": "en-us+f2"}
 
 
-def run_spotter(*args: str, stdin: bytes | None = None, timeout: float = 120,
-                env: dict | None = None) -> subprocess.CompletedProcess:
+def run_spotter(
+    *args: str, stdin: bytes | None = None, timeout: float = 120, env: dict | None = None
+) -> subprocess.CompletedProcess:
     """Run the CLI as a user would, in a fresh interpreter."""
-    return subprocess.run([sys.executable, "-m", "spotter", *args], input=stdin, capture_output=True,
-                          timeout=timeout, env=env, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "spotter", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=timeout,
+        env=env,
+        cwd=REPO,
+    )
 
 
 def fsdd_clip(name: str) -> tuple[np.ndarray, int]:
@@ -59,8 +66,11 @@ def spoken_digits(tmp_path_factory) -> Path:
         for digit, word in enumerate(WORDS):
             for take, speed in enumerate((140, 170, 200), start=5):  # takes ≥ 5: training takes
                 path = folder / f"{digit}_{speaker}_{take}.wav"
-                subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(path), word],
-                               check=True, timeout=30)
+                subprocess.run(
+                    ["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(path), word],
+                    check=True,
+                    timeout=30,
+                )
     return folder
 
 
@@ -68,8 +78,21 @@ def spoken_digits(tmp_path_factory) -> Path:
 def tiny_model(spoken_digits, tmp_path_factory) -> Path:
     """A 16-channel model trained for a few steps through `spotter train`; its run folder."""
     out = tmp_path_factory.mktemp("tiny")
-    result = run_spotter("train", "--fsdd", str(spoken_digits), "--noise", str(out / "no-noise"),
-                         "--out", str(out), "--steps", "30", "--channels", "16",
-                         "--heldout", "charlie", timeout=600)
+    result = run_spotter(
+        "train",
+        "--fsdd",
+        str(spoken_digits),
+        "--noise",
+        str(out / "no-noise"),
+        "--out",
+        str(out),
+        "--steps",
+        "30",
+        "--channels",
+        "16",
+        "--heldout",
+        "charlie",
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr.decode()[-2000:]
     return out

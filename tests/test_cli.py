@@ -24,16 +24,21 @@ def events_of(stdout: bytes) -> list[dict]:
 
 def test_import_spotter_leaves_torch_unimported():
     code = "import sys, spotter, spotter.cli, spotter.listener; print('torch' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "False"
 
 
 def test_detect_runs_without_torch(heldout_sequence):
     path, digits = heldout_sequence
-    code = ("import sys; sys.modules['torch'] = None; sys.modules['torchaudio'] = None\n"
-            "from spotter.cli import app; app()")
-    result = subprocess.run([sys.executable, "-c", code, "detect", str(path)], capture_output=True,
-                            timeout=60, cwd=REPO)
+    code = (
+        "import sys; sys.modules['torch'] = None; sys.modules['torchaudio'] = None\n"
+        "from spotter.cli import app; app()"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, "detect", str(path)], capture_output=True, timeout=60, cwd=REPO
+    )
     assert result.returncode == 0, result.stderr
     assert [e["digit"] for e in events_of(result.stdout)] == digits
 
@@ -47,8 +52,12 @@ def test_detect_prints_the_json_lines_contract(heldout_sequence):
     for event in events:
         assert list(event) == KEYS
         assert event["type"] == "digit" and event["source"] == str(path)
-        assert event["word"] == ["zero", "one", "two", "three", "four", "five", "six", "seven",
-                                 "eight", "nine"][event["digit"]]
+        assert (
+            event["word"]
+            == ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"][
+                event["digit"]
+            ]
+        )
         assert 0 < event["score"] <= 1
         assert 0 <= event["start"] < event["end"] <= event["time"]
     times = [e["time"] for e in events]
@@ -96,7 +105,8 @@ def test_events_do_not_depend_on_chunk_size(heldout_sequence):
     assert [e.digit for e in runs[0]] == digits
     for events in runs[1:]:
         assert [(e.digit, e.start, e.end, e.time) for e in events] == [
-            (e.digit, e.start, e.end, e.time) for e in runs[0]]
+            (e.digit, e.start, e.end, e.time) for e in runs[0]
+        ]
         assert np.allclose([e.score for e in events], [e.score for e in runs[0]], atol=1e-4)
 
 
@@ -136,8 +146,13 @@ def test_listen_stdin_odd_byte_count_is_an_error_after_the_events(heldout_sequen
 def test_sigterm_ends_listen_cleanly_and_keeps_events(heldout_sequence):
     path, digits = heldout_sequence
     audio, rate = sf.read(path, dtype="int16")
-    proc = subprocess.Popen([sys.executable, "-m", "spotter", "listen", "--stdin", "--rate", str(rate)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "spotter", "listen", "--stdin", "--rate", str(rate)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+    )
     proc.stdin.write(audio.tobytes())  # the pipe stays open: only the signal can end it
     proc.stdin.flush()
     time.sleep(3.0)
@@ -162,8 +177,14 @@ def test_bad_threshold_is_rejected(heldout_sequence):
 
 
 def test_train_without_the_extra_says_so():
-    code = ("import sys; sys.modules['torch'] = None\nfrom spotter.cli import app; app()")
-    result = subprocess.run([sys.executable, "-c", code, "train"], capture_output=True, text=True,
-                            env={**os.environ}, cwd=REPO, timeout=60)
+    code = "import sys; sys.modules['torch'] = None\nfrom spotter.cli import app; app()"
+    result = subprocess.run(
+        [sys.executable, "-c", code, "train"],
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+        cwd=REPO,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "pip install 'spotter[train]'" in result.stderr

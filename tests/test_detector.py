@@ -21,7 +21,9 @@ def track(*segments: tuple[int, int, float]) -> np.ndarray:
     return np.stack(rows)
 
 
-def detect(posteriors: np.ndarray, cfg: DetectorConfig = DetectorConfig(), chunk: int | None = None):
+def detect(
+    posteriors: np.ndarray, cfg: DetectorConfig = DetectorConfig(), chunk: int | None = None
+):
     detector = Detector(N_CLASSES, list(range(10)), cfg)
     energy = np.zeros(len(posteriors), np.float32)
     chunk = chunk or len(posteriors)
@@ -51,8 +53,15 @@ def test_flicker_within_a_burst_does_not_repeat():
 
 
 def test_a_different_digit_right_after_fires_again():
-    back_to_back = track((-1, 20, 0), (1, 15, 0.9), (5, 15, 0.9), (-1, 30, 0))
+    """Fast digit strings: two words ending 300 ms apart give two events with no silence between."""
+    back_to_back = track((-1, 20, 0), (1, 30, 0.9), (5, 30, 0.9), (-1, 30, 0))
     assert [d.label for d in detect(back_to_back)] == [1, 5]
+
+
+def test_a_different_digit_flickering_right_after_a_decision_is_ignored():
+    """Within the refractory period no second word can have ended: a label flip is the same word."""
+    flicker = track((-1, 20, 0), (1, 12, 0.9), (7, 10, 0.8), (-1, 30, 0))
+    assert [d.label for d in detect(flicker)] == [1]
 
 
 def test_same_digit_twice_needs_a_release_between():
@@ -73,7 +82,9 @@ def test_pending_candidate_is_decided_at_flush():
 
 
 def test_chunking_does_not_change_detections():
-    posteriors = track((-1, 15, 0), (1, 12, 0.9), (9, 14, 0.8), (-1, 9, 0), (9, 20, 0.7), (-1, 30, 0))
+    posteriors = track(
+        (-1, 15, 0), (1, 30, 0.9), (9, 30, 0.8), (-1, 10, 0), (9, 30, 0.7), (-1, 30, 0)
+    )
     whole = detect(posteriors)
     assert len(whole) == 3
     for chunk in (1, 3, 17):

@@ -52,7 +52,7 @@ def test_receptive_field_in_metadata_matches_perturbation(tiny):
     rf = engine.info.receptive_field_frames
     hop, win = engine.info.hop_length, int(engine.info.metadata["win_length"])
     audio = np.random.default_rng(3).standard_normal(16000 * 3).astype(np.float32) * 0.1
-    position = 150 * hop + 80
+    position = 150 * hop + 81  # not a multiple of the hop: the Hann window's first tap is 0
     perturbed = audio.copy()
     perturbed[position] += 0.9
     base = engine.process(audio)[0]
@@ -69,11 +69,23 @@ def test_receptive_field_in_metadata_matches_perturbation(tiny):
 def test_metadata_describes_the_model(tiny):
     _, path = tiny
     meta = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
-    assert json.loads(meta["labels"])[:10] == ["zero", "one", "two", "three", "four", "five", "six",
-                                               "seven", "eight", "nine"]
+    assert json.loads(meta["labels"])[:10] == [
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+    ]
     assert meta["sample_rate"] == "16000" and meta["hop_length"] == "160"
     assert 0 < json.loads(meta["detector"])["threshold"] < 1
-    assert json.loads(meta["training"])["receptive_field_frames"] == int(meta["receptive_field_frames"])
+    assert json.loads(meta["training"])["receptive_field_frames"] == int(
+        meta["receptive_field_frames"]
+    )
 
 
 def test_one_call_serves_several_streams(tiny):
@@ -82,13 +94,15 @@ def test_one_call_serves_several_streams(tiny):
     engine = Engine(path)
     rng = np.random.default_rng(5)
     a, b = (rng.standard_normal(1600).astype(np.float32) * 0.1 for _ in range(2))
-    feeds = {"audio": np.stack([a, b])}
-    for name, shape in zip(engine.state_names, engine.state_shapes):
-        feeds[name] = np.zeros([2, *shape[1:]], np.float32)
-    both = engine.session.run(["posteriors"], feeds)[0]
-    single = []
-    for x in (a, b):
-        feeds = {"audio": x[None], **{n: np.zeros(s, np.float32)
-                                      for n, s in zip(engine.state_names, engine.state_shapes)}}
-        single.append(engine.session.run(["posteriors"], feeds)[0][0])
+
+    def state(batch: int) -> dict[str, np.ndarray]:
+        return {
+            n: np.zeros([batch, *s[1:]], np.float32)
+            for n, s in zip(engine.state_names, engine.state_shapes, strict=True)
+        }
+
+    both = engine.session.run(["posteriors"], {"audio": np.stack([a, b]), **state(2)})[0]
+    single = [
+        engine.session.run(["posteriors"], {"audio": x[None], **state(1)})[0][0] for x in (a, b)
+    ]
     assert np.abs(both - np.stack(single)).max() <= 1e-5
