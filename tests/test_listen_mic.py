@@ -64,33 +64,11 @@ def spoken_five(tmp_path_factory):
     return wav
 
 
-def test_spoken_digit_into_the_microphone_comes_out_as_an_event(mic, spoken_five):
+def speak_into(mic, wav, command: list[str], finish) -> tuple[bytes, bytes]:
+    """Start ``command`` on the virtual mic, play ``wav`` once it listens, then ``finish(proc)``
+    (which must end it and return ``communicate()``'s output)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "spotter", "listen"],
-        env=mic.env,
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        wait_for_stderr(proc, "listening")
-        time.sleep(0.5)
-        mic.play(spoken_five)
-        time.sleep(1.5)
-        proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, stderr.decode()
-    events = [json.loads(line) for line in stdout.decode().splitlines()]
-    assert [e["digit"] for e in events] == [5]
-    assert events[0]["source"] == "mic"
-
-
-def test_library_listener_hands_events_to_a_callback(mic, spoken_five):
-    proc = subprocess.Popen(
-        [sys.executable, "-c", LIBRARY_LISTENER],
+        command,
         env=mic.env,
         cwd=REPO,
         stdin=subprocess.PIPE,
@@ -100,13 +78,35 @@ def test_library_listener_hands_events_to_a_callback(mic, spoken_five):
     try:
         wait_for_stderr(proc, "listening")
         time.sleep(0.5)
-        mic.play(spoken_five)
-        time.sleep(1.0)
-        stdout, stderr = proc.communicate(b"stop\n", timeout=30)
+        mic.play(wav)
+        time.sleep(1.5)
+        stdout, stderr = finish(proc)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, stderr.decode()
+    return stdout, stderr
+
+
+def interrupt(proc: subprocess.Popen) -> tuple[bytes, bytes]:
+    proc.send_signal(signal.SIGINT)
+    return proc.communicate(timeout=30)
+
+
+def test_spoken_digit_into_the_microphone_comes_out_as_an_event(mic, spoken_five):
+    stdout, _ = speak_into(mic, spoken_five, [sys.executable, "-m", "spotter", "listen"], interrupt)
+    events = [json.loads(line) for line in stdout.decode().splitlines()]
+    assert [e["digit"] for e in events] == [5]
+    assert events[0]["source"] == "mic"
+
+
+def test_library_listener_hands_events_to_a_callback(mic, spoken_five):
+    stdout, _ = speak_into(
+        mic,
+        spoken_five,
+        [sys.executable, "-c", LIBRARY_LISTENER],
+        lambda proc: proc.communicate(b"stop\n", timeout=30),
+    )
     events = json.loads(stdout)
     assert [e["digit"] for e in events] == [5]
     assert events[0]["source"] == "mic" and events[0]["time"] > events[0]["end"]

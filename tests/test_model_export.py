@@ -13,6 +13,7 @@ from export.onnx_export import parity
 from models.data import load_audio
 from models.train import load_checkpoint
 from spotter.engine import Engine
+from spotter.events import WORDS
 
 
 @pytest.fixture(scope="module")
@@ -69,18 +70,7 @@ def test_receptive_field_in_metadata_matches_perturbation(tiny):
 def test_metadata_describes_the_model(tiny):
     _, path = tiny
     meta = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
-    assert json.loads(meta["labels"])[:10] == [
-        "zero",
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-    ]
+    assert json.loads(meta["labels"])[:10] == list(WORDS)
     assert meta["sample_rate"] == "16000" and meta["hop_length"] == "160"
     assert 0 < json.loads(meta["detector"])["threshold"] < 1
     assert json.loads(meta["training"])["receptive_field_frames"] == int(
