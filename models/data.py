@@ -103,6 +103,8 @@ class MixConfig:
     snr_db: tuple[float, float] = (0.0, 40.0)
     silence_p: float = 0.25  # background is digital silence
     gap_s: tuple[float, float] = (0.05, 0.8)
+    reverb_p: float = 0.0  # speech in a simulated room
+    rt60_s: tuple[float, float] = (0.15, 0.8)
 
 
 class Mixer:
@@ -145,8 +147,23 @@ class Mixer:
                 speech[lo:hi] += audio[lo - position : hi - position]
                 words.append((position + start, position + end, clip.label))
             position += len(audio) + int(rng.uniform(*cfg.gap_s) * SAMPLE_RATE)
+        if words and rng.random() < cfg.reverb_p:
+            speech = self.reverberate(speech)
         audio = speech + self.background(speech)
         return np.clip(audio, -1.0, 1.0), self.targets(words)
+
+    def reverberate(self, speech: np.ndarray) -> np.ndarray:
+        """Convolve with a room impulse response: a direct path plus exponentially decaying
+        noise that falls 60 dB in a random RT60; the result keeps the dry speech's level."""
+        rng = self.rng
+        rt60 = rng.uniform(*self.cfg.rt60_s)
+        t = np.arange(int(rt60 * SAMPLE_RATE)) / SAMPLE_RATE
+        response = rng.standard_normal(len(t)) * np.exp(-np.log(1000.0) * t / rt60)
+        response *= 10 ** (rng.uniform(-6, 6) / 20) / np.sqrt(np.sum(response**2))
+        response[0] = 1.0  # direct-to-reverberant ratio within ±6 dB
+        n = 1 << (len(speech) + len(response) - 1).bit_length()  # a fast FFT size
+        wet = np.fft.irfft(np.fft.rfft(speech, n) * np.fft.rfft(response, n), n)[: len(speech)]
+        return (wet * np.abs(speech).max() / (np.abs(wet).max() + 1e-8)).astype(np.float32)
 
     def perturb(self, clip: Clip) -> tuple[np.ndarray, int, int]:
         """Speed (pitch and tempo together) and level; returns audio and the scaled word span."""

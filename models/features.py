@@ -79,6 +79,12 @@ class LogMel(nn.Module):
         logmel = (torch.log(mel + self.cfg.eps) - self.mean) * self.inv_std
         return logmel, energy_db
 
+    @property
+    def mel_centres_hz(self) -> torch.Tensor:
+        """(n_mels,) the centre of gravity of each mel filter, in Hz."""
+        freqs = torch.linspace(0, self.cfg.sample_rate / 2, self.mel_fbank.shape[1])
+        return (self.mel_fbank * freqs).sum(dim=1) / self.mel_fbank.sum(dim=1)
+
     def set_normalisation(self, mean: torch.Tensor, std: torch.Tensor) -> None:
         """Fix the per-bin normalisation (n_mels,) measured on training audio."""
         self.mean.copy_(mean.reshape(-1, 1))

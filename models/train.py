@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from models.data import IGNORE, Clip, MixConfig, Mixer, load_fsdd, load_noises
-from models.features import FrontEndConfig
+from models.features import FrontEndConfig, LogMel
 from models.model import SpotterModel
 from models.network import NetworkConfig
 from spotter.detector import Detector, DetectorConfig
@@ -45,6 +45,10 @@ class TrainConfig:
     threads: int = 2
     max_clips: int | None = None  # cap on FSDD clips (tests use a few)
     spec_augment: bool = True
+    channel_p: float = 0.5  # share of windows heard through a random microphone response
+    highpass_hz: tuple[float, float] = (30.0, 300.0)
+    lowpass_hz: tuple[float, float] = (2500.0, 6000.0)
+    tilt_db_per_octave: tuple[float, float] = (-3.0, 3.0)
     net: NetworkConfig = field(default_factory=NetworkConfig)
     mix: MixConfig = field(default_factory=MixConfig)
 
@@ -79,6 +83,31 @@ def spec_augment(logmel: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         start = torch.randint(0, n_frames - 6, (batch, 1, 1), generator=gen)
         mask |= (frames >= start) & (frames < start + width)
     return logmel.masked_fill(mask, 0.0)
+
+
+def random_channel(
+    logmel: torch.Tensor, front_end: LogMel, cfg: TrainConfig, gen: torch.Generator
+) -> torch.Tensor:
+    """A random microphone per window: soft high-pass, low-pass and spectral tilt. A linear
+    filter is an additive per-bin offset on log-mel frames, so it costs nothing to apply here.
+
+    logmel: normalised (B, n_mels, T) → the same shape."""
+    batch = logmel.shape[0]
+
+    def uniform(bounds: tuple[float, float]) -> torch.Tensor:
+        return bounds[0] + (bounds[1] - bounds[0]) * torch.rand(batch, 1, generator=gen)
+
+    centres = front_end.mel_centres_hz[None, :]
+    tilt_db = uniform(cfg.tilt_db_per_octave) * torch.log2(centres / 1000.0)
+    power_gain = (
+        1.0
+        / (1.0 + (uniform(cfg.highpass_hz) / centres) ** 4)
+        / (1.0 + (centres / uniform(cfg.lowpass_hz)) ** 8)
+        * 10 ** (tilt_db.clamp(-20.0, 20.0) / 10)
+    )
+    offset = torch.log(power_gain) * front_end.inv_std[:, 0]
+    chosen = torch.rand(batch, 1, generator=gen) < cfg.channel_p
+    return logmel + (offset * chosen)[:, :, None]
 
 
 def score_clips(
@@ -157,6 +186,7 @@ def train(cfg: TrainConfig, log=print) -> dict:
         audio, targets = mixer.batch(cfg.batch_size)
         with torch.no_grad():
             logmel, _ = model.front_end.frames(audio)
+            logmel = random_channel(logmel, model.front_end, cfg, gen)
             if cfg.spec_augment:
                 logmel = spec_augment(logmel, gen)
         loss = loss_fn(model.net(logmel), targets)

@@ -24,6 +24,7 @@ from spotter.errors import SpotterError
 from spotter.events import Event
 
 app = typer.Typer(
+    pretty_exceptions_enable=False,
     add_completion=False,
     no_args_is_help=True,
     help="Streaming spoken-digit spotter: hears 'zero' … 'nine', emits JSON Lines events.",
@@ -93,10 +94,10 @@ def detect(
         try:
             for block, rate in read_file(path):
                 emit(spotter.feed(block, rate), fmt)
-            emit(spotter.flush(), fmt)
         except SpotterError as exc:
-            print(f"spotter: error: {exc}", file=sys.stderr, flush=True)
+            print(f"spotter: error: {path}: {exc}", file=sys.stderr, flush=True)
             failed += 1
+        emit(spotter.flush(), fmt)  # a word heard before a read error is still reported
     if failed:
         raise typer.Exit(1)
 
@@ -193,9 +194,8 @@ def train(
 ) -> None:
     """Train a model on FSDD (speaker-disjoint split), then export it to OUT/model.onnx."""
     training_extra()
-    from export.onnx_export import export as export_onnx
     from models.network import NetworkConfig
-    from models.train import TrainConfig, load_checkpoint
+    from models.train import TrainConfig
     from models.train import train as run_training
 
     if not fsdd.is_dir():
@@ -216,9 +216,7 @@ def train(
         run_training(cfg, log=lambda m: print(m, file=sys.stderr, flush=True))
     except (ValueError, FileNotFoundError) as exc:
         raise fail(str(exc)) from None
-    trained, summary = load_checkpoint(out / "checkpoint.pt")
-    path = export_onnx(trained, out / "model.onnx", summary)
-    print(f"spotter: exported {path}", file=sys.stderr)
+    export_checked(out / "checkpoint.pt", out / "model.onnx")
 
 
 @app.command("export")
@@ -228,14 +226,18 @@ def export_command(
 ) -> None:
     """Export a checkpoint to a streaming ONNX model and check it against the torch model."""
     training_extra()
-    from export.onnx_export import export as export_onnx
-    from export.onnx_export import parity
-    from models.train import load_checkpoint
-
     if not checkpoint.is_file():
         raise fail(f"checkpoint not found: {checkpoint}")
+    export_checked(checkpoint, out)
+
+
+def export_checked(checkpoint: Path, out: Path) -> None:
+    """Checkpoint → streaming ONNX at ``out``; fails if streaming differs from offline torch."""
+    from export.onnx_export import export, parity
+    from models.train import load_checkpoint
+
     model, summary = load_checkpoint(checkpoint)
-    export_onnx(model, out, summary)
+    export(model, out, summary)
     diff = parity(model, out)
     print(json.dumps({"model": str(out), "max_abs_diff_streaming_vs_offline": diff}))
     if diff > 1e-4:

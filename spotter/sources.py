@@ -19,17 +19,17 @@ BLOCK_FRAMES = 16000
 
 def open_audio(path: Path) -> sf.SoundFile:
     if not path.exists():
-        raise SpotterError(f"{path}: no such file")
+        raise SpotterError("no such file")
     if path.is_dir():
-        raise SpotterError(f"{path}: is a directory")
+        raise SpotterError("is a directory")
     try:
         audio = sf.SoundFile(path)
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
         detail = str(exc).split(": ", 1)[-1] if path.stat().st_size else "file is empty"
-        raise SpotterError(f"{path}: not a readable audio file ({detail})") from exc
+        raise SpotterError(f"not a readable audio file ({detail})") from exc
     if audio.frames == 0:
         audio.close()
-        raise SpotterError(f"{path}: contains no audio samples")
+        raise SpotterError("contains no audio samples")
     return audio
 
 
@@ -40,7 +40,7 @@ def read_file(path: Path, block: int = BLOCK_FRAMES) -> Iterator[tuple[np.ndarra
             for data in audio.blocks(blocksize=block, dtype="float32", always_2d=True):
                 yield data, audio.samplerate
         except (sf.LibsndfileError, RuntimeError) as exc:
-            raise SpotterError(f"{path}: audio data is corrupt or truncated ({exc})") from exc
+            raise SpotterError(f"audio data is corrupt or truncated ({exc})") from exc
 
 
 def read_raw_s16le(stream: BinaryIO, block: int = BLOCK_FRAMES) -> Iterator[np.ndarray]:
