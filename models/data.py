@@ -98,12 +98,12 @@ class MixConfig:
     settle_frames: int = 10  # ignored frames after the burst
     lead_frames: int = 2  # frames before the word end already labelled with the digit
     words_p: tuple[float, ...] = (0.15, 0.45, 0.3, 0.1)  # P(0, 1, 2, 3 words in a window)
-    speed: tuple[float, float] = (0.85, 1.15)
+    speed: tuple[float, float] = (0.8, 1.3)  # resampling: pitch, formants and tempo together
     peak_dbfs: tuple[float, float] = (-35.0, -1.0)
     snr_db: tuple[float, float] = (0.0, 40.0)
     silence_p: float = 0.25  # background is digital silence
     gap_s: tuple[float, float] = (0.05, 0.8)
-    reverb_p: float = 0.0  # speech in a simulated room
+    reverb_p: float = 0.3  # speech in a simulated room
     rt60_s: tuple[float, float] = (0.15, 0.8)
 
 

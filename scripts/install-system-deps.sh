@@ -11,8 +11,10 @@ PACKAGES=(
   libasound2-plugins # ALSA "pulse" plugin: PortAudio(ALSA) -> PulseAudio
   espeak-ng          # speech synthesis for test clips
   sox                # audio conversion
-  jq                 # JSON Lines in the scripts (scripts/fsdd-heldout.sh)
+  jq                 # JSON Lines in the scripts (scripts/score-fsdd.sh)
 )
+# Debian's own python3 makes virtual environments only with python3-venv (ensurepip).
+python3 -c "import ensurepip" 2>/dev/null || PACKAGES+=(python3-venv)
 # Never install pipewire-alsa: it routes ALSA "default" to PipeWire, and with no
 # PipeWire running PortAudio then sees no ALSA devices at all.
 
