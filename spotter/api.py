@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -72,6 +73,23 @@ class Spotter:
                 raise SpotterError("the sample rate changed mid-stream; call reset() first")
             self.resampler = Resampler(rate, self.sample_rate)
         return self.feed_model_rate(self.resampler(to_mono_float(samples)))
+
+    def stream_file(self, path: Path, pad_s: float = 0.0) -> Iterator[Event]:
+        """A new stream from an audio file (``pad_s`` of silence before and after it), read
+        block by block as if live; events as they are decided. Raises SpotterError for a file
+        that cannot be read, leaving what was already decided pending in ``flush()``."""
+        from spotter.sources import read_file  # soundfile: only when files are read
+
+        self.reset()
+        self.source = str(path)
+        rate = None
+        for index, (block, rate) in enumerate(read_file(path)):
+            if index == 0:
+                yield from self.feed(np.zeros(int(pad_s * rate), np.float32), rate)
+            yield from self.feed(block, rate)
+        if rate is not None:
+            yield from self.feed(np.zeros(int(pad_s * rate), np.float32), rate)
+        yield from self.flush()
 
     def flush(self) -> list[Event]:
         """End of stream: pass the resampler's tail and a short silence, decide what is pending."""

@@ -84,20 +84,15 @@ def detect(
     fmt: FormatOption = Format.jsonl,
 ) -> None:
     """Stream each file through the spotter as if live and print its events."""
-    from spotter.sources import read_file
-
     spotter = load(model, threshold, "")
     failed = 0
     for path in files:
-        spotter.reset()
-        spotter.source = str(path)
         try:
-            for block, rate in read_file(path):
-                emit(spotter.feed(block, rate), fmt)
+            emit(spotter.stream_file(path), fmt)
         except SpotterError as exc:
             print(f"spotter: error: {path}: {exc}", file=sys.stderr, flush=True)
             failed += 1
-        emit(spotter.flush(), fmt)  # a word heard before a read error is still reported
+            emit(spotter.flush(), fmt)  # a word heard before a read error is still reported
     if failed:
         raise typer.Exit(1)
 
@@ -160,6 +155,63 @@ def devices() -> None:
             f"{d['index']:3d}  {d['name']}  [{d['hostapi']}]  {d['channels']} ch  "
             f"{d['default_samplerate']:.0f} Hz"
         )
+
+
+eval_app = typer.Typer(
+    no_args_is_help=True,
+    help="Score the spotter on labelled audio, through the same engine and detector as detect.",
+)
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("clips")
+def eval_clips(
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="A folder of {digit}_{speaker}_{take}.wav clips, or a CSV manifest with the "
+            "columns path,label,speaker."
+        ),
+    ],
+    pad: Annotated[
+        float, typer.Option(help="Seconds of silence before and after each clip.")
+    ] = 0.5,
+    out: Annotated[Path, typer.Option(help="Folder for report.json and confusion.png.")] = Path(
+        "runs/eval"
+    ),
+    model: ModelOption = None,
+    threshold: ThresholdOption = None,
+) -> None:
+    """Isolated digits: accuracy overall, per digit and per speaker; event counts; latency."""
+    from spotter.evaluate import clips_table, evaluate_clips, find_clips
+
+    if pad < 0:
+        raise fail("--pad must be >= 0")
+    spotter = load(model, threshold, "")
+    try:
+        clips = find_clips(source)
+        report, _ = evaluate_clips(
+            spotter, clips, pad, warn=lambda m: print(f"spotter: error: {m}", file=sys.stderr)
+        )
+    except SpotterError as exc:
+        raise fail(str(exc), 1) from None
+    report["model"] = str(model or "shipped")
+    report["source"] = str(source)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(clips_table(report))
+    print(f"spotter: wrote {out / 'report.json'}", file=sys.stderr)
+    try:
+        from spotter.plots import confusion_png
+
+        confusion_png(
+            report["confusion"], out / "confusion.png", f"{source} ({report['clips']} clips)"
+        )
+        print(f"spotter: wrote {out / 'confusion.png'}", file=sys.stderr)
+    except SpotterError as exc:
+        print(f"spotter: warning: {exc}", file=sys.stderr)
+    if report["unreadable"]:
+        raise typer.Exit(1)
 
 
 def training_extra() -> None:

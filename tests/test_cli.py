@@ -166,7 +166,7 @@ def test_sigterm_ends_listen_cleanly_and_keeps_events(heldout_sequence):
 def test_help_lists_the_commands():
     result = run_spotter("--help")
     assert result.returncode == 0
-    for command in ("detect", "listen", "devices", "train", "export"):
+    for command in ("detect", "listen", "devices", "train", "export", "eval"):
         assert command in result.stdout.decode()
 
 

@@ -1,0 +1,163 @@
+"""Scoring events against what was said: isolated clips and continuous streams.
+
+Pure functions over events and ground truth (no audio, no model), so that every rule here is
+tested on hand-made cases.
+
+Streams: each spoken digit owns the events decided between its start and ``tolerance_s`` after
+its end. In time order, a word takes the first such free event with its digit (a **hit**, with
+latency ``event.time − word.end``), else the first free event of another digit (a
+**substitution**), else nothing (a **miss**). Every event left over is a **false alarm**; those
+inside some word's window are also counted as **duplicates** (a second event for one word).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from spotter.events import Event
+
+N_DIGITS = 10
+
+
+@dataclass(frozen=True)
+class Word:
+    """A digit that was really spoken in a stream, with its span in seconds."""
+
+    digit: int
+    start: float
+    end: float
+
+
+@dataclass
+class StreamScore:
+    words: int = 0
+    hits: int = 0
+    substitutions: int = 0
+    misses: int = 0
+    false_alarms: int = 0
+    duplicates: int = 0
+    events: int = 0
+    latencies: list[float] = field(default_factory=list)
+
+    def add(self, other: StreamScore) -> None:
+        for name in (
+            "words",
+            "hits",
+            "substitutions",
+            "misses",
+            "false_alarms",
+            "duplicates",
+            "events",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.latencies += other.latencies
+
+    def summary(self, non_digit_seconds: float) -> dict:
+        """Rates, false alarms per hour of audio that holds no digit, and latency statistics."""
+        hours = non_digit_seconds / 3600
+        return {
+            "words": self.words,
+            "events": self.events,
+            "hits": self.hits,
+            "substitutions": self.substitutions,
+            "misses": self.misses,
+            "false_alarms": self.false_alarms,
+            "duplicates": self.duplicates,
+            "recall": ratio(self.hits, self.words),
+            "substitution_rate": ratio(self.substitutions, self.words),
+            "miss_rate": ratio(self.misses, self.words),
+            "precision": ratio(self.hits, self.events),
+            "non_digit_hours": round(hours, 4),
+            "false_alarms_per_hour": round(self.false_alarms / hours, 2) if hours else None,
+            "latency_s": latency_summary(self.latencies),
+        }
+
+
+def score_stream(words: list[Word], events: list[Event], tolerance_s: float = 0.5) -> StreamScore:
+    """Match the events of one stream to the digits spoken in it (see the module docstring)."""
+    events = sorted(events, key=lambda e: e.time)
+    free = [True] * len(events)
+    score = StreamScore(words=len(words), events=len(events))
+
+    def window(word: Word) -> list[int]:
+        return [i for i, e in enumerate(events) if word.start <= e.time <= word.end + tolerance_s]
+
+    for word in sorted(words, key=lambda w: w.end):
+        candidates = [i for i in window(word) if free[i]]
+        right = [i for i in candidates if events[i].digit == word.digit]
+        if right:
+            free[right[0]] = False
+            score.hits += 1
+            score.latencies.append(events[right[0]].time - word.end)
+        elif candidates:
+            free[candidates[0]] = False
+            score.substitutions += 1
+        else:
+            score.misses += 1
+    inside_a_word = {i for word in words for i in window(word)}
+    score.false_alarms = sum(free)
+    score.duplicates = sum(1 for i, is_free in enumerate(free) if is_free and i in inside_a_word)
+    return score
+
+
+@dataclass
+class ClipResult:
+    """One isolated clip: what was said and what the spotter reported."""
+
+    path: str
+    digit: int
+    speaker: str
+    events: list[Event]
+
+    @property
+    def top(self) -> Event | None:
+        """The highest-score event (the clip's prediction); None when nothing fired."""
+        return max(self.events, key=lambda e: e.score) if self.events else None
+
+    @property
+    def predicted(self) -> int | None:
+        return self.top.digit if self.top else None
+
+
+def score_clips(results: list[ClipResult]) -> dict:
+    """Accuracy overall, per digit and per speaker; no-event and several-event rates; latency;
+    the confusion matrix (rows: said 0–9; columns: predicted 0–9, then "none")."""
+    confusion = np.zeros((N_DIGITS, N_DIGITS + 1), dtype=int)
+    for r in results:
+        confusion[r.digit, N_DIGITS if r.predicted is None else r.predicted] += 1
+    correct = Counter(r.speaker for r in results if r.predicted == r.digit)
+    per_speaker = Counter(r.speaker for r in results)
+    latencies = [r.top.time - r.top.end for r in results if r.top and r.predicted == r.digit]
+    return {
+        "clips": len(results),
+        "accuracy": ratio(int(np.trace(confusion)), len(results)),
+        "no_event": ratio(sum(1 for r in results if not r.events), len(results)),
+        "exactly_one_event": ratio(sum(1 for r in results if len(r.events) == 1), len(results)),
+        "several_events": ratio(sum(1 for r in results if len(r.events) > 1), len(results)),
+        "per_digit": {
+            str(d): ratio(int(confusion[d, d]), int(confusion[d].sum()))
+            for d in range(N_DIGITS)
+            if confusion[d].sum()
+        },
+        "per_speaker": {s: ratio(correct[s], n) for s, n in sorted(per_speaker.items())},
+        "latency_s": latency_summary(latencies),
+        "confusion": confusion.tolist(),
+    }
+
+
+def ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def latency_summary(latencies: list[float]) -> dict:
+    if not latencies:
+        return {"median": None, "p90": None, "max": None}
+    values = np.asarray(latencies)
+    return {
+        "median": round(float(np.median(values)), 3),
+        "p90": round(float(np.percentile(values, 90)), 3),
+        "max": round(float(values.max()), 3),
+    }

@@ -1,0 +1,64 @@
+"""`spotter eval clips` on real held-out recordings: the same answers as `spotter detect`."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import soundfile as sf
+from conftest import FSDD, pad, run_spotter
+
+# Some the shipped model gets right, some it gets wrong (0_theo_37 → two, 4_theo_10 → one).
+CLIPS = ["0_theo_7.wav", "0_theo_37.wav", "4_theo_10.wav", "6_theo_20.wav", "8_yweweler_13.wav"]
+
+
+def test_eval_clips_scores_exactly_what_detect_reports(tmp_path):
+    folder, padded = tmp_path / "clips", tmp_path / "padded"
+    folder.mkdir()
+    padded.mkdir()
+    for name in CLIPS:
+        audio, rate = sf.read(FSDD / name, dtype="float32")
+        sf.write(folder / name, audio, rate)
+        sf.write(padded / name, pad(audio, rate, 0.5), rate)
+
+    result = run_spotter(
+        "eval", "clips", str(folder), "--pad", "0.5", "--out", str(tmp_path / "out")
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+
+    detected = run_spotter("detect", *[str(padded / name) for name in CLIPS])
+    events = [json.loads(line) for line in detected.stdout.decode().splitlines()]
+    top = {}
+    for e in events:
+        name = e["source"].rsplit("/", 1)[-1]
+        if name not in top or e["score"] > top[name]["score"]:
+            top[name] = e
+    right = sum(1 for name in CLIPS if name in top and top[name]["digit"] == int(name[0]))
+    assert report["clips"] == len(CLIPS)
+    assert report["accuracy"] == round(right / len(CLIPS), 4)
+    assert report["exactly_one_event"] == round(
+        sum(1 for n in CLIPS if sum(e["source"].endswith(n) for e in events) == 1) / len(CLIPS), 4
+    )
+    assert np.asarray(report["confusion"]).sum() == len(CLIPS)
+    assert set(report["per_speaker"]) == {"theo", "yweweler"}
+    assert "accuracy" in result.stdout.decode()
+    assert (tmp_path / "out" / "confusion.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_eval_clips_reads_a_csv_manifest(tmp_path):
+    audio, rate = sf.read(FSDD / "3_theo_0.wav", dtype="float32")
+    sf.write(tmp_path / "take.flac", audio, rate)
+    (tmp_path / "list.csv").write_text("path,label,speaker\ntake.flac,3,ann\n")
+    result = run_spotter("eval", "clips", str(tmp_path / "list.csv"), "--out", str(tmp_path / "o"))
+    assert result.returncode == 0, result.stderr.decode()
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["clips"] == 1 and list(report["per_speaker"]) == ["ann"]
+
+
+def test_a_bad_manifest_is_a_one_line_error(tmp_path):
+    (tmp_path / "list.csv").write_text("file,digit\nx.wav,3\n")
+    result = run_spotter("eval", "clips", str(tmp_path / "list.csv"), "--out", str(tmp_path / "o"))
+    assert result.returncode == 1
+    (line,) = result.stderr.decode().strip().splitlines()
+    assert line.startswith("spotter: error: ") and "path,label,speaker" in line
