@@ -24,6 +24,7 @@ import soundfile as sf
 import torch
 
 from spotter.resample import Resampler, to_mono_float
+from spotter.scoring import word_bounds
 
 SAMPLE_RATE = 16000
 HOP = 160
@@ -45,16 +46,6 @@ def load_audio(path: Path, rate: int = SAMPLE_RATE) -> np.ndarray:
     """Any soundfile-readable file → mono float32 at ``rate``, resampled as the runtime does."""
     audio, file_rate = sf.read(path, dtype="float32", always_2d=True)
     return Resampler(file_rate, rate)(to_mono_float(audio), last=True)
-
-
-def word_bounds(audio: np.ndarray, floor_db: float = 30.0) -> tuple[int, int]:
-    """Sample span where 10 ms energy is within ``floor_db`` of the clip's loudest frame."""
-    n = len(audio) // HOP
-    if n == 0:
-        return 0, len(audio)
-    energy = 10 * np.log10((audio[: n * HOP].reshape(n, HOP) ** 2).mean(axis=1) + 1e-10)
-    loud = np.flatnonzero(energy > energy.max() - floor_db)
-    return int(loud[0] * HOP), int((loud[-1] + 1) * HOP)
 
 
 def load_fsdd(root: Path) -> list[Clip]:

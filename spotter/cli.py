@@ -214,6 +214,76 @@ def eval_clips(
         raise typer.Exit(1)
 
 
+@eval_app.command("streams")
+def eval_streams(
+    source: Annotated[
+        Path, typer.Argument(help="Labelled digit clips (a folder in FSDD naming, or a CSV).")
+    ],
+    negatives: Annotated[
+        Path | None,
+        typer.Option(help="Folder of non-digit speech WAVs (default: sentences by espeak-ng)."),
+    ] = None,
+    noise: Annotated[Path, typer.Option(help="Folder of background-noise WAVs.")] = Path(
+        "../shared/data/noise"
+    ),
+    streams: Annotated[int, typer.Option(min=1, help="Number of streams.")] = 4,
+    seconds: Annotated[float, typer.Option(min=5, help="Length of each stream.")] = 150.0,
+    seed: Annotated[int, typer.Option(help="Seed for building the streams.")] = 0,
+    out: Annotated[Path, typer.Option(help="Folder for report.json and det.png.")] = Path(
+        "runs/eval-streams"
+    ),
+    model: ModelOption = None,
+    threshold: ThresholdOption = None,
+) -> None:
+    """Continuous streams of digit strings, ordinary speech and noise: recall, substitutions,
+    false alarms per hour, latency, and a threshold sweep (DET curve)."""
+    import tempfile
+
+    from spotter.evaluate import (
+        StreamConfig,
+        evaluate_streams,
+        find_clips,
+        streams_table,
+        synthesise_negatives,
+    )
+
+    spotter = load(model, threshold, "stream")
+    try:
+        clips = find_clips(source)
+        with tempfile.TemporaryDirectory(prefix="spotter-negatives.") as scratch:
+            if negatives is None:
+                speech = synthesise_negatives(Path(scratch))
+            else:
+                speech = sorted(negatives.glob("*.wav"))
+                if not speech:
+                    raise SpotterError(f"{negatives}: no .wav files")
+            cfg = StreamConfig(streams=streams, seconds=seconds, seed=seed)
+            sweep = tuple(round(0.05 * i, 2) for i in range(4, 20))
+            report = evaluate_streams(
+                spotter, clips, speech, noise if noise.is_dir() else None, cfg, sweep
+            )
+    except SpotterError as exc:
+        raise fail(str(exc), 1) from None
+    report["model"] = str(model or "shipped")
+    report["source"] = str(source)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(streams_table(report))
+    print(f"spotter: wrote {out / 'report.json'}", file=sys.stderr)
+    try:
+        from spotter.plots import det_png
+
+        det_png(
+            report["sweep"],
+            report["threshold"],
+            out / "det.png",
+            f"{report['audio_seconds'] / 60:.0f} min of streams from {source}",
+        )
+        print(f"spotter: wrote {out / 'det.png'}", file=sys.stderr)
+    except SpotterError as exc:
+        print(f"spotter: warning: {exc}", file=sys.stderr)
+
+
 def training_extra() -> None:
     try:
         import torch  # noqa: F401

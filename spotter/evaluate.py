@@ -9,13 +9,22 @@ from __future__ import annotations
 
 import csv
 import re
+import shutil
+import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from spotter.api import Spotter
+import numpy as np
+
+from spotter.api import END_OF_STREAM_S, Spotter
+from spotter.detector import Detector, DetectorConfig
 from spotter.errors import SpotterError
-from spotter.scoring import ClipResult, score_clips
+from spotter.resample import Resampler, to_mono_float
+from spotter.scoring import ClipResult, StreamScore, Word, score_clips, score_stream, word_bounds
+from spotter.sources import read_file
+
+SAMPLE_RATE = 16000
 
 FSDD_NAME = re.compile(r"^(\d)_([^_]+)_([^_]+)\.(wav|flac|ogg)$", re.IGNORECASE)
 
@@ -103,3 +112,212 @@ def clips_table(report: dict) -> str:
 
 def percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
+
+
+# --- continuous streams -------------------------------------------------------------------
+
+# Ordinary speech with no digit word and none of the homophones ("oh", "to", "too", "for",
+# "ate", "won", "tree") whose policy is not settled yet.
+SENTENCES = (
+    "hello there",
+    "good morning",
+    "please call me back later",
+    "the weather is nice today",
+    "open the door",
+    "what is your name",
+    "thank you very much",
+    "turn on the lights",
+    "how are you doing",
+    "see you tomorrow",
+    "my name is alice",
+    "where is the station",
+    "the quick brown fox jumps over the lazy dog",
+    "can you hear me",
+    "let us meet at noon",
+    "I would like a cup of coffee",
+    "the meeting has been moved",
+    "please hold the line",
+    "press the green button",
+    "that sounds good",
+    "never mind",
+    "yes",
+    "no",
+    "maybe",
+    "cancel",
+    "repeat",
+    "help",
+    "start again",
+    "go back",
+    "main menu",
+    "operator",
+    "speak slowly please",
+    "I am not sure",
+    "it is raining again",
+    "welcome home",
+)
+NEGATIVE_VOICES = ("en-us", "en-gb+f3", "en-us+m3", "en-gb-scotland+f2", "en-029+m1")
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    streams: int = 4
+    seconds: float = 150.0  # per stream
+    seed: int = 0
+    gap_s: tuple[float, float] = (0.3, 2.0)  # between utterances
+    string_gap_s: tuple[float, float] = (0.05, 0.3)  # between the digits of a digit string
+    digits_p: float = 0.55  # otherwise the next utterance is ordinary speech
+    string_lengths: tuple[int, ...] = (1, 1, 1, 2, 3, 4)
+    snr_db: tuple[float, float] = (5.0, 30.0)
+    tolerance_s: float = 0.5
+
+
+def synthesise_negatives(folder: Path) -> list[Path]:
+    """Ordinary sentences spoken by espeak-ng voices into ``folder`` (deterministic)."""
+    if shutil.which("espeak-ng") is None:
+        raise SpotterError("streams need espeak-ng for non-digit speech (or pass --negatives)")
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, sentence in enumerate(SENTENCES):
+        voice = NEGATIVE_VOICES[i % len(NEGATIVE_VOICES)]
+        path = folder / f"negative_{i:02d}.wav"
+        subprocess.run(
+            ["espeak-ng", "-v", voice, "-s", "160", "-w", str(path), sentence],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+        paths.append(path)
+    return paths
+
+
+def load_16k(path: Path) -> np.ndarray:
+    """A whole file as mono float32 at 16 kHz, resampled as the runtime resamples."""
+    blocks = list(read_file(path))
+    rate = blocks[0][1]
+    audio = to_mono_float(np.concatenate([block for block, _ in blocks]))
+    return Resampler(rate, SAMPLE_RATE)(audio, last=True)
+
+
+def load_noises(folder: Path | None, seconds: float = 30.0) -> list[np.ndarray]:
+    """Background beds, unit RMS: the WAVs of ``folder`` plus generated white and pink noise."""
+    rng = np.random.default_rng(12345)
+    white = rng.standard_normal(int(seconds * SAMPLE_RATE))
+    freqs = np.maximum(np.fft.rfftfreq(len(white)), 1.0 / len(white))
+    pink = np.fft.irfft(np.fft.rfft(white) / np.sqrt(freqs), len(white))
+    noises = [white, pink]
+    if folder is not None and folder.is_dir():
+        noises += [load_16k(path) for path in sorted(folder.glob("*.wav"))]
+    return [(n / (np.sqrt(np.mean(n**2)) + 1e-12)).astype(np.float32) for n in noises]
+
+
+def build_stream(
+    digits: list[tuple[np.ndarray, int]],
+    negatives: list[np.ndarray],
+    noises: list[np.ndarray],
+    cfg: StreamConfig,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, list[Word]]:
+    """One seeded stream: digit strings and ordinary sentences with pauses, over noise."""
+    pieces, words, position = [], [], 0
+    speech_levels = []
+
+    def add(audio: np.ndarray) -> None:
+        nonlocal position
+        pieces.append(audio)
+        position += len(audio)
+
+    while position < cfg.seconds * SAMPLE_RATE:
+        add(np.zeros(int(rng.uniform(*cfg.gap_s) * SAMPLE_RATE), np.float32))
+        if rng.random() < cfg.digits_p:
+            for k in range(int(rng.choice(cfg.string_lengths))):
+                if k:
+                    add(np.zeros(int(rng.uniform(*cfg.string_gap_s) * SAMPLE_RATE), np.float32))
+                audio, digit = digits[rng.integers(len(digits))]
+                start, end = word_bounds(audio)
+                words.append(
+                    Word(digit, (position + start) / SAMPLE_RATE, (position + end) / SAMPLE_RATE)
+                )
+                speech_levels.append(np.sqrt(np.mean(audio[start:end] ** 2)))
+                add(audio)
+        else:
+            add(negatives[rng.integers(len(negatives))])
+    speech = np.concatenate(pieces)
+    level = float(np.median(speech_levels)) if speech_levels else 0.05
+    noise = noises[rng.integers(len(noises))]
+    offset = rng.integers(len(noise))
+    bed = np.resize(np.roll(noise, -offset), len(speech))
+    snr = rng.uniform(*cfg.snr_db)
+    return np.clip(speech + bed * level / 10 ** (snr / 20), -1, 1).astype(np.float32), words
+
+
+def posteriors_of(spotter: Spotter, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The engine's frames for a whole 16 kHz stream, with the end-of-stream silence that
+    ``flush()`` adds: what ``feed`` + ``flush`` would see, computed once for every threshold."""
+    spotter.reset()
+    tail = np.zeros(int(END_OF_STREAM_S * SAMPLE_RATE), np.float32)
+    return spotter.engine.process(np.concatenate([audio, tail]))
+
+
+def detect_at(spotter: Spotter, frames: tuple[np.ndarray, np.ndarray], threshold: float) -> list:
+    """The events ``spotter`` would emit for these frames with another threshold."""
+    settings = asdict(spotter.detector.cfg)
+    settings.update(threshold=threshold, release=min(settings["release"], threshold))
+    detector = Detector(
+        len(spotter.info.labels), spotter.info.digit_classes, DetectorConfig(**settings)
+    )
+    found = detector.process(*frames) + detector.flush()
+    return [spotter.to_event(d) for d in found]
+
+
+def evaluate_streams(
+    spotter: Spotter,
+    clips: list[LabelledClip],
+    negatives: list[Path],
+    noise: Path | None,
+    cfg: StreamConfig = StreamConfig(),
+    thresholds: tuple[float, ...] = (),
+) -> dict:
+    """Score seeded streams at the model's threshold and sweep ``thresholds`` (DET table)."""
+    rng = np.random.default_rng(cfg.seed)
+    digits = [(load_16k(c.path), c.digit) for c in clips]
+    others = [load_16k(path) for path in negatives]
+    noises = load_noises(noise)
+    default = spotter.detector.cfg.threshold
+    sweep = sorted({*thresholds, default})
+    totals = {t: StreamScore() for t in sweep}
+    seconds = non_digit = 0.0
+    for _ in range(cfg.streams):
+        audio, words = build_stream(digits, others, noises, cfg, rng)
+        seconds += len(audio) / SAMPLE_RATE
+        non_digit += len(audio) / SAMPLE_RATE - sum(w.end - w.start for w in words)
+        frames = posteriors_of(spotter, audio)
+        for t in sweep:
+            totals[t].add(score_stream(words, detect_at(spotter, frames, t), cfg.tolerance_s))
+    return {
+        "mode": "streams",
+        "config": {**asdict(cfg), "clips": len(clips), "negatives": len(negatives)},
+        "audio_seconds": round(seconds, 1),
+        "threshold": default,
+        **totals[default].summary(non_digit),
+        "sweep": [{"threshold": t, **totals[t].summary(non_digit)} for t in sweep],
+    }
+
+
+def streams_table(report: dict) -> str:
+    latency = report["latency_s"]
+    lines = [
+        f"{report['audio_seconds'] / 60:.1f} min of streams, {report['words']} digits spoken, "
+        f"threshold {report['threshold']}",
+        f"recall {percent(report['recall'])}  substitutions {percent(report['substitution_rate'])}"
+        f"  misses {percent(report['miss_rate'])}  precision {percent(report['precision'])}",
+        f"false alarms {report['false_alarms']} ({report['false_alarms_per_hour']} per hour of "
+        f"non-digit audio; {report['duplicates']} of them duplicates)",
+        f"latency (time - end) median {latency['median']} s  p90 {latency['p90']} s  "
+        f"max {latency['max']} s",
+        "threshold  recall  FA/hour",
+    ]
+    lines += [
+        f"{row['threshold']:9.2f}  {percent(row['recall']):>6}  {row['false_alarms_per_hour']}"
+        for row in report["sweep"]
+    ]
+    return "\n".join(lines)

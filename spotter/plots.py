@@ -41,3 +41,47 @@ def confusion_png(confusion: list[list[int]], path: Path, title: str) -> Path:
     figure.savefig(path)
     plt.close(figure)
     return path
+
+
+def det_png(sweep: list[dict], default: float, path: Path, title: str) -> Path:
+    """DET-style curve: miss rate (1 − recall) against false alarms per hour, one point per
+    threshold; the model's default threshold is marked."""
+    plt = pyplot()
+    rows = [r for r in sweep if r["false_alarms_per_hour"] is not None and r["recall"] is not None]
+    fa = [r["false_alarms_per_hour"] for r in rows]
+    miss = [100 * (1 - r["recall"]) for r in rows]
+    floor = min([f for f in fa if f > 0], default=1.0) / 2  # zero false alarms, drawn on a log axis
+    figure, axes = plt.subplots(figsize=(7, 5), dpi=120)
+    axes.plot([max(f, floor) for f in fa], miss, "o-", color="tab:blue")
+    for r, f, m in zip(rows, fa, miss, strict=True):
+        axes.annotate(
+            f"{r['threshold']:.2f}",
+            (max(f, floor), m),
+            textcoords="offset points",
+            xytext=(4, 4),
+            fontsize=7,
+            color="grey",
+        )
+    marked = [
+        (max(f, floor), m)
+        for r, f, m in zip(rows, fa, miss, strict=True)
+        if r["threshold"] == default
+    ]
+    if marked:
+        axes.plot(
+            *marked[0],
+            "*",
+            color="tab:red",
+            markersize=16,
+            label=f"default threshold {default:.2f}",
+        )
+        axes.legend()
+    axes.set_xscale("log")
+    axes.set_xlabel(f"false alarms per hour of non-digit audio (0 drawn at {floor:.2g})")
+    axes.set_ylabel("miss rate, % of spoken digits (substitutions count as misses)")
+    axes.set_title(title)
+    axes.grid(True, which="both", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+    return path

@@ -148,6 +148,17 @@ def score_clips(results: list[ClipResult]) -> dict:
     }
 
 
+def word_bounds(audio: np.ndarray, hop: int = 160, floor_db: float = 30.0) -> tuple[int, int]:
+    """The sample span of a clip's word: where its energy per ``hop`` samples is within
+    ``floor_db`` of the clip's loudest hop. audio: (n,) → (start, end) in samples."""
+    n = len(audio) // hop
+    if n == 0:
+        return 0, len(audio)
+    energy = 10 * np.log10((audio[: n * hop].reshape(n, hop) ** 2).mean(axis=1) + 1e-10)
+    loud = np.flatnonzero(energy > energy.max() - floor_db)
+    return int(loud[0] * hop), int((loud[-1] + 1) * hop)
+
+
 def ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 

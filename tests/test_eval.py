@@ -8,6 +8,9 @@ import numpy as np
 import soundfile as sf
 from conftest import FSDD, pad, run_spotter
 
+from spotter import Spotter
+from spotter.evaluate import StreamConfig, build_stream, detect_at, load_16k, posteriors_of
+
 # Some the shipped model gets right, some it gets wrong (0_theo_37 → two, 4_theo_10 → one).
 CLIPS = ["0_theo_7.wav", "0_theo_37.wav", "4_theo_10.wav", "6_theo_20.wav", "8_yweweler_13.wav"]
 
@@ -62,3 +65,66 @@ def test_a_bad_manifest_is_a_one_line_error(tmp_path):
     assert result.returncode == 1
     (line,) = result.stderr.decode().strip().splitlines()
     assert line.startswith("spotter: error: ") and "path,label,speaker" in line
+
+
+def test_stream_ground_truth_marks_where_each_digit_was_placed():
+    rng = np.random.default_rng(0)
+    word = np.sin(np.arange(4000) * 0.2).astype(np.float32) * 0.5
+    clip = np.concatenate([np.zeros(800, np.float32), word, np.zeros(800, np.float32)])
+    other = np.full(3000, 0.25, np.float32)
+    cfg = StreamConfig(seconds=20, snr_db=(200.0, 200.0))
+    audio, words = build_stream([(clip, 3)], [other], [np.ones(100, np.float32)], cfg, rng)
+    assert len(words) > 3 and all(w.digit == 3 for w in words)
+    for w in words:
+        start, end = round(w.start * 16000), round(w.end * 16000)
+        assert np.allclose(audio[start : start + 160], word[:160], atol=1e-4)
+        assert end - start == 4000
+    spans = np.zeros(len(audio), bool)
+    for w in words:
+        spans[round(w.start * 16000) : round(w.end * 16000)] = True
+    assert np.isclose(np.abs(audio[~spans]).max(), 0.25, atol=1e-4)  # only the other speech
+
+
+def test_threshold_sweep_gives_what_feeding_the_spotter_gives(heldout_sequence):
+    path, _ = heldout_sequence
+    spotter = Spotter.load()
+    audio = load_16k(path)
+    for threshold in (0.5, 0.8):
+        fed = Spotter.load(threshold=threshold)
+        expected = fed.feed(audio, 16000) + fed.flush()
+        swept = detect_at(spotter, posteriors_of(spotter, audio), threshold)
+        assert [(e.digit, e.time, e.end) for e in swept] == [
+            (e.digit, e.time, e.end) for e in expected
+        ]
+        assert expected
+
+
+def test_eval_streams_is_reproducible_for_a_seed(tmp_path):
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for name in CLIPS:
+        audio, rate = sf.read(FSDD / name, dtype="float32")
+        sf.write(folder / name, audio, rate)
+    reports = []
+    for run, seed in enumerate((7, 7, 8)):
+        out = tmp_path / f"run{run}"
+        result = run_spotter(
+            "eval",
+            "streams",
+            str(folder),
+            "--streams",
+            "1",
+            "--seconds",
+            "20",
+            "--seed",
+            str(seed),
+            "--out",
+            str(out),
+        )
+        assert result.returncode == 0, result.stderr.decode()
+        reports.append(json.loads((out / "report.json").read_text()))
+        assert (out / "det.png").read_bytes()[:4] == b"\x89PNG"
+    assert reports[0] == reports[1]
+    assert reports[0]["words"] > 0 and reports[0]["sweep"]
+    assert reports[0]["config"]["seed"] == 7
+    assert reports[0] != reports[2]
