@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Annotated
 
@@ -195,21 +195,17 @@ def eval_clips(
         )
     except SpotterError as exc:
         raise fail(str(exc), 1) from None
-    report["model"] = str(model or "shipped")
-    report["source"] = str(source)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(clips_table(report))
-    print(f"spotter: wrote {out / 'report.json'}", file=sys.stderr)
-    try:
-        from spotter.plots import confusion_png
-
-        confusion_png(
-            report["confusion"], out / "confusion.png", f"{source} ({report['clips']} clips)"
-        )
-        print(f"spotter: wrote {out / 'confusion.png'}", file=sys.stderr)
-    except SpotterError as exc:
-        print(f"spotter: warning: {exc}", file=sys.stderr)
+    save_report(
+        report,
+        model,
+        source,
+        out,
+        clips_table(report),
+        "confusion.png",
+        lambda plots, path: plots.confusion_png(
+            report["confusion"], path, f"{source} ({report['clips']} clips)"
+        ),
+    )
     if report["unreadable"]:
         raise typer.Exit(1)
 
@@ -264,22 +260,43 @@ def eval_streams(
             )
     except SpotterError as exc:
         raise fail(str(exc), 1) from None
+    save_report(
+        report,
+        model,
+        source,
+        out,
+        streams_table(report),
+        "det.png",
+        lambda plots, path: plots.det_png(
+            report["sweep"],
+            report["threshold"],
+            path,
+            f"{report['audio_seconds'] / 60:.0f} min of streams from {source}",
+        ),
+    )
+
+
+def save_report(
+    report: dict,
+    model: Path | None,
+    source: Path,
+    out: Path,
+    table: str,
+    figure: str,
+    plot: Callable,
+) -> None:
+    """report.json and a figure under ``out``; the table on stdout. No matplotlib: no figure."""
     report["model"] = str(model or "shipped")
     report["source"] = str(source)
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(streams_table(report))
+    print(table)
     print(f"spotter: wrote {out / 'report.json'}", file=sys.stderr)
     try:
-        from spotter.plots import det_png
+        from spotter import plots
 
-        det_png(
-            report["sweep"],
-            report["threshold"],
-            out / "det.png",
-            f"{report['audio_seconds'] / 60:.0f} min of streams from {source}",
-        )
-        print(f"spotter: wrote {out / 'det.png'}", file=sys.stderr)
+        plot(plots, out / figure)
+        print(f"spotter: wrote {out / figure}", file=sys.stderr)
     except SpotterError as exc:
         print(f"spotter: warning: {exc}", file=sys.stderr)
 
