@@ -50,10 +50,20 @@ def metadata(model: SpotterModel, detector: DetectorConfig, summary: dict) -> di
         "receptive_field_ms": str(
             ((rf - 1) * front.hop_length + front.win_length) * 1000 // front.sample_rate
         ),
+        "parameters": str(sum(p.numel() for p in model.net.parameters())),
+        "macs_per_hop": str(macs_per_hop(model)),
         "detector": json.dumps(asdict(detector)),
         "front_end": json.dumps(asdict(front)),
         "training": json.dumps(summary),
     }
+
+
+def macs_per_hop(model: SpotterModel) -> int:
+    """Multiply-accumulates for one new 10 ms hop: the windowed DFT, the mel projection and
+    every convolution of the network once (each yields one frame per hop when streaming)."""
+    front = model.front_end.dft.numel() + model.front_end.mel_fbank.numel()
+    convs = sum(m.weight.numel() for m in model.net.modules() if isinstance(m, nn.Conv1d))
+    return front + convs
 
 
 def export(

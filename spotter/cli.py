@@ -301,6 +301,30 @@ def save_report(
         print(f"spotter: warning: {exc}", file=sys.stderr)
 
 
+@app.command()
+def bench(
+    model: ModelOption = None,
+    threads: Annotated[int, typer.Option(min=1, help="onnxruntime threads for the step.")] = 1,
+    seconds: Annotated[float, typer.Option(min=10, help="Length of the long file.")] = 600.0,
+    calls: Annotated[int, typer.Option(min=100, help="Calls per step measurement.")] = 2000,
+    out: Annotated[Path | None, typer.Option(help="Also write the JSON report here.")] = None,
+) -> None:
+    """Measure the cost: step latency, real-time factor, start-up, peak RSS, model size."""
+    from spotter.api import default_model_path
+    from spotter.bench import bench_table, run_bench
+
+    path = model or default_model_path()
+    try:
+        report = run_bench(path, threads=threads, seconds=seconds, calls=calls)
+    except SpotterError as exc:
+        raise fail(str(exc), 1) from None
+    print(bench_table(report))
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"spotter: wrote {out}", file=sys.stderr)
+
+
 def training_extra() -> None:
     try:
         import torch  # noqa: F401

@@ -76,6 +76,11 @@ def test_metadata_describes_the_model(tiny):
     assert json.loads(meta["training"])["receptive_field_frames"] == int(
         meta["receptive_field_frames"]
     )
+    # the tiny model: 16 channels, 40 mels, a 5-tap stem, six blocks of 3-tap + 1x1, 11 classes
+    c = 16
+    assert int(meta["parameters"]) > 16 * 40 * 5 + 6 * (16 * 16 * 4) + 11 * 16  # weights + biases
+    dft, mel = 402 * 400, 40 * 201  # windowed DFT of 201 bins, mel projection
+    assert int(meta["macs_per_hop"]) == dft + mel + c * 40 * 5 + 6 * (c * c * 3 + c * c) + 11 * c
 
 
 def test_one_call_serves_several_streams(tiny):
