@@ -176,6 +176,9 @@ def eval_clips(
     pad: Annotated[
         float, typer.Option(help="Seconds of silence before and after each clip.")
     ] = 0.5,
+    speakers: Annotated[
+        str, typer.Option(help="Only these speakers (comma-separated), e.g. theo,yweweler.")
+    ] = "",
     out: Annotated[Path, typer.Option(help="Folder for report.json and confusion.png.")] = Path(
         "runs/eval"
     ),
@@ -189,7 +192,7 @@ def eval_clips(
         raise fail("--pad must be >= 0")
     spotter = load(model, threshold, "")
     try:
-        clips = find_clips(source)
+        clips = find_clips(source, tuple(s for s in speakers.split(",") if s))
         report, _ = evaluate_clips(
             spotter, clips, pad, warn=lambda m: print(f"spotter: error: {m}", file=sys.stderr)
         )
@@ -215,6 +218,9 @@ def eval_streams(
     source: Annotated[
         Path, typer.Argument(help="Labelled digit clips (a folder in FSDD naming, or a CSV).")
     ],
+    speakers: Annotated[
+        str, typer.Option(help="Only these speakers (comma-separated), e.g. theo,yweweler.")
+    ] = "",
     negatives: Annotated[
         Path | None,
         typer.Option(help="Folder of non-digit speech WAVs (default: sentences by espeak-ng)."),
@@ -225,6 +231,14 @@ def eval_streams(
     streams: Annotated[int, typer.Option(min=1, help="Number of streams.")] = 4,
     seconds: Annotated[float, typer.Option(min=5, help="Length of each stream.")] = 150.0,
     seed: Annotated[int, typer.Option(help="Seed for building the streams.")] = 0,
+    digits_share: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Share of utterances that are digit strings (the rest is ordinary speech).",
+        ),
+    ] = 0.55,
     out: Annotated[Path, typer.Option(help="Folder for report.json and det.png.")] = Path(
         "runs/eval-streams"
     ),
@@ -245,7 +259,7 @@ def eval_streams(
 
     spotter = load(model, threshold, "stream")
     try:
-        clips = find_clips(source)
+        clips = find_clips(source, tuple(s for s in speakers.split(",") if s))
         with tempfile.TemporaryDirectory(prefix="spotter-negatives.") as scratch:
             if negatives is None:
                 speech = synthesise_negatives(Path(scratch))
@@ -253,7 +267,7 @@ def eval_streams(
                 speech = sorted(negatives.glob("*.wav"))
                 if not speech:
                     raise SpotterError(f"{negatives}: no .wav files")
-            cfg = StreamConfig(streams=streams, seconds=seconds, seed=seed)
+            cfg = StreamConfig(streams=streams, seconds=seconds, seed=seed, digits_p=digits_share)
             sweep = tuple(round(0.05 * i, 2) for i in range(4, 20))
             report = evaluate_streams(
                 spotter, clips, speech, noise if noise.is_dir() else None, cfg, sweep

@@ -1,8 +1,12 @@
 """`spotter eval`: run labelled audio through exactly the engine and detector that `detect` uses
 and score it (rules in ``spotter.scoring``).
 
-Isolated clips come from a folder in FSDD naming (``{digit}_{speaker}_{take}.wav``) or a CSV
-manifest with the columns ``path,label,speaker`` (paths relative to the manifest).
+- clips: isolated digits from a folder in FSDD naming (``{digit}_{speaker}_{take}.wav``) or a
+  CSV manifest with the columns ``path,label,speaker`` (paths relative to the manifest), each
+  padded with silence.
+- streams: seeded continuous streams of digit strings from those clips and ordinary sentences
+  (espeak-ng, or a folder of recordings) with pauses, over background noise at a random SNR;
+  the engine runs once per stream and the detector once per threshold of the sweep.
 """
 
 from __future__ import annotations
@@ -36,20 +40,27 @@ class LabelledClip:
     speaker: str
 
 
-def find_clips(source: Path) -> list[LabelledClip]:
-    """Labelled clips from a folder in FSDD naming or from a CSV manifest."""
+def find_clips(source: Path, speakers: tuple[str, ...] = ()) -> list[LabelledClip]:
+    """Labelled clips from a folder in FSDD naming or from a CSV manifest; only ``speakers``
+    when given."""
     if source.is_dir():
         clips = [
             LabelledClip(path, int(m[1]), m[2])
             for path in sorted(source.iterdir())
             if (m := FSDD_NAME.match(path.name))
         ]
-        if not clips:
-            raise SpotterError(f"{source}: no clips named {{digit}}_{{speaker}}_{{take}}.wav")
-        return clips
-    if source.suffix.lower() == ".csv" and source.is_file():
-        return read_manifest(source)
-    raise SpotterError(f"{source}: not a folder of labelled clips nor a .csv manifest")
+    elif source.suffix.lower() == ".csv" and source.is_file():
+        clips = read_manifest(source)
+    else:
+        raise SpotterError(f"{source}: not a folder of labelled clips nor a .csv manifest")
+    if speakers:
+        clips = [c for c in clips if c.speaker in speakers]
+    if not clips:
+        raise SpotterError(
+            f"{source}: no clips named {{digit}}_{{speaker}}_{{take}}.wav"
+            + (f" of speakers {', '.join(speakers)}" if speakers else "")
+        )
+    return clips
 
 
 def read_manifest(manifest: Path) -> list[LabelledClip]:
@@ -66,8 +77,6 @@ def read_manifest(manifest: Path) -> list[LabelledClip]:
             raise SpotterError(
                 f"{manifest}:{line}: expected columns path,label,speaker with a label 0-9 ({exc})"
             ) from None
-    if not clips:
-        raise SpotterError(f"{manifest}: no rows")
     return clips
 
 
