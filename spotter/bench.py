@@ -7,7 +7,7 @@
   peak RSS;
 - start-up: wall time of `spotter detect` on a 1 s file, and of the floor (Python + numpy +
   onnxruntime + one InferenceSession of the same model) measured the same way;
-- the model: trained parameters, multiply-accumulates per hop, receptive field.
+- the model: load time, trained parameters, multiply-accumulates per hop, receptive field.
 """
 
 from __future__ import annotations
@@ -100,7 +100,9 @@ def write_test_audio(path: Path, seconds: float) -> Path:
 def run_bench(
     model: Path, threads: int = 1, seconds: float = 600.0, calls: int = 2000, repeats: int = 3
 ) -> dict:
-    engine = Engine(model, threads=threads)
+    started = time.perf_counter()
+    engine = Engine(model, threads=threads)  # session, metadata and the warm-up run
+    load_s = time.perf_counter() - started
     meta = engine.info.metadata
     rf = engine.info.receptive_field_frames
     report = {
@@ -111,6 +113,7 @@ def run_bench(
         "receptive_field_frames": rf,
         "receptive_field_ms": int(meta["receptive_field_ms"]),
         "model_file_bytes": os.path.getsize(model),
+        "model_load_s": round(load_s, 4),
         "step": [step_latency(engine, hops, calls) for hops in (1, 10, 100)],
     }
     detect = (DETECT, "detect", "--model", str(model))
@@ -146,6 +149,7 @@ def bench_table(report: dict) -> str:
         f"{report['macs_per_hop']:,} MAC per 10 ms hop, receptive field "
         f"{report['receptive_field_frames']} frames ({report['receptive_field_ms']} ms), "
         f"{report['model_file_bytes'] / 1024:.0f} KB; {report['threads']} thread(s)",
+        f"model load (session + warm-up), in process: {report['model_load_s'] * 1000:.1f} ms",
     ]
     for step in report["step"]:
         lines.append(
