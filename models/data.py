@@ -35,7 +35,7 @@ FSDD_NAME = re.compile(r"^(\d)_([A-Za-z]+)_(\d+)\.wav$")
 @dataclass
 class Clip:
     audio: np.ndarray  # float32 at 16 kHz
-    label: int
+    label: int  # the digit; -1 for ordinary speech
     speaker: str
     take: int
     word_start: int  # samples
@@ -94,6 +94,7 @@ class MixConfig:
     snr_db: tuple[float, float] = (0.0, 40.0)
     silence_p: float = 0.25  # background is digital silence
     gap_s: tuple[float, float] = (0.05, 0.8)
+    other_speech_p: float = 0.3  # share of words that are ordinary speech (when there is some)
     reverb_p: float = 0.3  # speech in a simulated room
     rt60_s: tuple[float, float] = (0.15, 0.8)
 
@@ -109,8 +110,10 @@ class Mixer:
         silence_label: int,
         cfg: MixConfig = MixConfig(),
         seed: int = 0,
+        other_speech: list[Clip] | None = None,
     ) -> None:
         self.clips, self.noises, self.cfg = clips, noises, cfg
+        self.other_speech = other_speech or []
         self.receptive_field = receptive_field
         self.silence_label = silence_label
         self.rng = np.random.default_rng(seed)
@@ -131,12 +134,16 @@ class Mixer:
         n_words = rng.choice(len(cfg.words_p), p=cfg.words_p)
         position = int(rng.integers(-HOP * 30, self.n_samples // 2))
         for _ in range(n_words):
-            clip = self.clips[rng.integers(len(self.clips))]
+            if self.other_speech and rng.random() < cfg.other_speech_p:
+                clip = self.other_speech[rng.integers(len(self.other_speech))]
+            else:
+                clip = self.clips[rng.integers(len(self.clips))]
             audio, start, end = self.perturb(clip)
             lo, hi = max(position, 0), min(position + len(audio), self.n_samples)
             if hi > lo:
                 speech[lo:hi] += audio[lo - position : hi - position]
-                words.append((position + start, position + end, clip.label))
+                if clip.label >= 0:  # other speech is background: no digit target
+                    words.append((position + start, position + end, clip.label))
             position += len(audio) + int(rng.uniform(*cfg.gap_s) * SAMPLE_RATE)
         if words and rng.random() < cfg.reverb_p:
             speech = self.reverberate(speech)

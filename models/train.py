@@ -23,6 +23,8 @@ from models.data import IGNORE, Clip, MixConfig, Mixer, load_fsdd, load_noises
 from models.features import FrontEndConfig, LogMel
 from models.model import SpotterModel
 from models.network import NetworkConfig
+from models.synth import other_speech as other_speech_clips
+from models.synth import synthetic_digits
 from spotter.detector import Detector, DetectorConfig
 
 OFFICIAL_TEST_TAKES = range(5)
@@ -45,6 +47,7 @@ class TrainConfig:
     threads: int = 2
     max_clips: int | None = None  # cap on FSDD clips (tests use a few)
     spec_augment: bool = True
+    synthetic: bool = True  # espeak-ng digits and ordinary speech (models/synth.py)
     channel_p: float = 0.5  # share of windows heard through a random microphone response
     highpass_hz: tuple[float, float] = (30.0, 300.0)
     lowpass_hz: tuple[float, float] = (2500.0, 6000.0)
@@ -161,11 +164,24 @@ def train(cfg: TrainConfig, log=print) -> dict:
         f"held-out speakers {', '.join(cfg.heldout_speakers)}: {len(splits['heldout'])}"
     )
     noises = load_noises(Path(cfg.noise) if cfg.noise else None)
+    other_speech = []
+    if cfg.synthetic:
+        started = time.monotonic()
+        synthetic = synthetic_digits(seed=cfg.seed)
+        other_speech = other_speech_clips(seed=cfg.seed)
+        splits["train"] = splits["train"] + synthetic
+        log(
+            f"synthetic: {len(synthetic)} digit clips from "
+            f"{len({c.speaker for c in synthetic})} espeak-ng voices, {len(other_speech)} clips "
+            f"of ordinary speech ({time.monotonic() - started:.0f}s)"
+        )
 
     model = SpotterModel(FrontEndConfig(), cfg.net)
     rf = model.net.receptive_field
     silence = model.labels.index("_silence_")
-    mixer = Mixer(splits["train"], noises, rf, silence, cfg.mix, seed=cfg.seed)
+    mixer = Mixer(
+        splits["train"], noises, rf, silence, cfg.mix, seed=cfg.seed, other_speech=other_speech
+    )
     fit_normalisation(model, mixer)
     n_params = sum(p.numel() for p in model.net.parameters())
     log(

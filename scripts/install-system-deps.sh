@@ -9,7 +9,7 @@ PACKAGES=(
   pulseaudio         # sound server for the virtual microphone in tests
   pulseaudio-utils   # pactl, pacat, parec, paplay
   libasound2-plugins # ALSA "pulse" plugin: PortAudio(ALSA) -> PulseAudio
-  espeak-ng          # speech synthesis for test clips
+  espeak-ng          # speech synthesis: training voices, eval sentences, test clips
   sox                # audio conversion
   jq                 # JSON Lines in the scripts (scripts/score-fsdd.sh)
 )

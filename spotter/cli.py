@@ -365,6 +365,9 @@ def train(
         str, typer.Option(help="Comma-separated speakers never trained on.")
     ] = "theo,yweweler",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    synthetic: Annotated[
+        bool, typer.Option(help="Add espeak-ng digits and ordinary speech to the training data.")
+    ] = True,
     max_clips: Annotated[
         int | None, typer.Option(help="Use at most this many clips (quick runs).")
     ] = None,
@@ -385,6 +388,7 @@ def train(
         batch_size=batch_size,
         heldout_speakers=tuple(s for s in heldout.split(",") if s),
         seed=seed,
+        synthetic=synthetic,
         max_clips=max_clips,
         net=NetworkConfig(channels=channels),
     )

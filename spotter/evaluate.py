@@ -164,7 +164,13 @@ SENTENCES = (
     "it is raining again",
     "welcome home",
 )
-NEGATIVE_VOICES = ("en-us", "en-gb+f3", "en-us+m3", "en-gb-scotland+f2", "en-029+m1")
+NEGATIVE_VOICES = (
+    "en-us",
+    "en-gb+f3",
+    "en-us+m7",
+    "en-gb-scotland+f2",
+    "en-029+m1",
+)  # none trained on
 
 
 @dataclass(frozen=True)

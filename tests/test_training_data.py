@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from models.data import HOP, IGNORE, Mixer
+from models import synth
+from models.data import HOP, IGNORE, Clip, MixConfig, Mixer
 from models.features import LogMel
 from models.train import TrainConfig, random_channel
+from spotter.events import WORDS
 
 SILENCE = 10
 
@@ -63,3 +65,37 @@ def test_random_channel_changes_only_what_the_filter_reaches():
     shift = (random_channel(logmel, front_end, highpass_only, gen) - logmel).mean(dim=(0, 2))
     assert shift[0] < -1.0  # 77 Hz: well below the cut-off
     assert shift[-20:].abs().max() < 0.01  # above 1.4 kHz: all but untouched
+
+
+def test_ordinary_speech_in_a_window_is_never_a_digit_target():
+    rng = np.random.default_rng(0)
+    word = Clip(rng.standard_normal(6000).astype(np.float32) * 0.1, 4, "a", 5, 500, 5500)
+    other = Clip(rng.standard_normal(6000).astype(np.float32) * 0.1, -1, "b", 0, 500, 5500)
+    only_other = MixConfig(other_speech_p=1.0, words_p=(0.0, 0.0, 1.0), silence_p=1.0)
+    mixer = Mixer([word], [], 99, SILENCE, only_other, seed=0, other_speech=[other])
+    for _ in range(20):
+        audio, targets = mixer.example()
+        assert np.abs(audio).max() > 0  # the other speech is there
+        assert set(targets.tolist()) <= {SILENCE, IGNORE}
+
+
+def test_synthetic_voices_are_split_by_identity_and_say_every_digit():
+    assert not set(synth.TRAIN_VARIANTS) & set(synth.HELD_OUT_VARIANTS)
+    clips = synth.synthetic_digits(variants=("m2",))
+    assert len(clips) == len(synth.ACCENTS) * 10
+    assert sorted({c.label for c in clips}) == list(range(10))
+    assert len({c.speaker for c in clips}) == len(synth.ACCENTS)
+    assert all(0 <= c.word_start < c.word_end <= len(c.audio) for c in clips)
+
+
+def test_ordinary_speech_holds_no_digit_word_nor_a_homophone():
+    homophones = {"oh", "o", "to", "too", "two", "for", "fore", "ate", "won", "tree", "free"}
+    words = {w for text in synth.OTHER_SPEECH for w in text.lower().split()}
+    assert not words & (set(WORDS) | homophones)
+
+
+def test_the_streams_evaluation_uses_speech_and_voices_never_trained_on():
+    from spotter.evaluate import NEGATIVE_VOICES, SENTENCES
+
+    assert not set(SENTENCES) & set(synth.OTHER_SPEECH)
+    assert not {v.split("+")[1] for v in NEGATIVE_VOICES if "+" in v} & set(synth.TRAIN_VARIANTS)
