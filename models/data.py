@@ -15,21 +15,20 @@ So the model learns to say "seven" once, right after "seven" ends, and nothing o
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 import torch
 
-from spotter.resample import Resampler, to_mono_float
+from spotter.errors import SpotterError
+from spotter.evaluate import find_clips
+from spotter.resample import SAMPLE_RATE
 from spotter.scoring import word_bounds
+from spotter.sources import read_whole
 
-SAMPLE_RATE = 16000
 HOP = 160
 IGNORE = -100
-FSDD_NAME = re.compile(r"^(\d)_([A-Za-z]+)_(\d+)\.wav$")
 
 
 @dataclass
@@ -42,44 +41,19 @@ class Clip:
     word_end: int
 
 
-def load_audio(path: Path, rate: int = SAMPLE_RATE) -> np.ndarray:
-    """Any soundfile-readable file → mono float32 at ``rate``, resampled as the runtime does."""
-    audio, file_rate = sf.read(path, dtype="float32", always_2d=True)
-    return Resampler(file_rate, rate)(to_mono_float(audio), last=True)
-
-
 def load_fsdd(root: Path) -> list[Clip]:
     """All ``{digit}_{speaker}_{take}.wav`` clips under ``root`` (or ``root/recordings``)."""
     folder = root / "recordings" if (root / "recordings").is_dir() else root
+    try:
+        found = find_clips(folder)
+    except SpotterError as exc:
+        raise FileNotFoundError(str(exc)) from None
     clips = []
-    for path in sorted(folder.glob("*.wav")):
-        match = FSDD_NAME.match(path.name)
-        if not match:
-            continue
-        digit, speaker, take = int(match[1]), match[2], int(match[3])
-        audio = load_audio(path)
+    for clip in found:
+        audio = read_whole(clip.path)
         start, end = word_bounds(audio)
-        clips.append(Clip(audio, digit, speaker, take, start, end))
-    if not clips:
-        raise FileNotFoundError(f"no FSDD clips ({{digit}}_{{speaker}}_{{take}}.wav) in {folder}")
+        clips.append(Clip(audio, clip.digit, clip.speaker, int(clip.take), start, end))
     return clips
-
-
-def load_noises(root: Path | None) -> list[np.ndarray]:
-    """Background recordings from ``root`` plus generated white, pink and brown noise."""
-    rng = np.random.default_rng(0)
-    white = rng.standard_normal(SAMPLE_RATE * 60).astype(np.float32)
-    spectrum = np.fft.rfft(white)
-    freqs = np.maximum(np.fft.rfftfreq(len(white)), 1.0 / len(white))
-    noises = [white]
-    for exponent in (0.5, 1.0):  # pink, brown
-        coloured = np.fft.irfft(spectrum / freqs**exponent, n=len(white)).astype(np.float32)
-        noises.append(coloured / coloured.std())
-    if root is not None and root.is_dir():
-        for path in sorted(root.glob("*.wav")):
-            audio = load_audio(path)
-            noises.append(audio / (audio.std() + 1e-8))
-    return noises
 
 
 @dataclass

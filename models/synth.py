@@ -17,9 +17,9 @@ import subprocess
 import numpy as np
 import soundfile as sf
 
-from models.data import SAMPLE_RATE, Clip
+from models.data import Clip
 from spotter.events import WORDS
-from spotter.resample import Resampler, to_mono_float
+from spotter.resample import resample_whole
 from spotter.scoring import word_bounds
 
 ACCENTS = (
@@ -183,7 +183,7 @@ def espeak(text: str, voice: str, speed: int, pitch: int) -> np.ndarray:
         timeout=30,
     ).stdout
     audio, rate = sf.read(io.BytesIO(wav), dtype="float32")
-    return Resampler(rate, SAMPLE_RATE)(to_mono_float(audio), last=True)
+    return resample_whole(audio, rate)
 
 
 def as_clip(audio: np.ndarray, label: int, speaker: str, take: int) -> Clip:

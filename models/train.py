@@ -19,13 +19,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.data import IGNORE, Clip, MixConfig, Mixer, load_fsdd, load_noises
+from models.data import IGNORE, Clip, MixConfig, Mixer, load_fsdd
 from models.features import FrontEndConfig, LogMel
 from models.model import SpotterModel
 from models.network import NetworkConfig
 from models.synth import other_speech as other_speech_clips
 from models.synth import synthetic_digits
 from spotter.detector import Detector, DetectorConfig
+from spotter.sources import load_noises
 
 OFFICIAL_TEST_TAKES = range(5)
 CLIP_PAD_S = 0.5

@@ -24,11 +24,9 @@ import numpy as np
 from spotter.api import END_OF_STREAM_S, Spotter
 from spotter.detector import Detector, DetectorConfig
 from spotter.errors import SpotterError
-from spotter.resample import Resampler, to_mono_float
+from spotter.resample import SAMPLE_RATE
 from spotter.scoring import ClipResult, StreamScore, Word, score_clips, score_stream, word_bounds
-from spotter.sources import read_file
-
-SAMPLE_RATE = 16000
+from spotter.sources import load_noises, read_whole
 
 FSDD_NAME = re.compile(r"^(\d)_([^_]+)_([^_]+)\.(wav|flac|ogg)$", re.IGNORECASE)
 
@@ -38,6 +36,7 @@ class LabelledClip:
     path: Path
     digit: int
     speaker: str
+    take: str = ""
 
 
 def find_clips(source: Path, speakers: tuple[str, ...] = ()) -> list[LabelledClip]:
@@ -45,7 +44,7 @@ def find_clips(source: Path, speakers: tuple[str, ...] = ()) -> list[LabelledCli
     when given."""
     if source.is_dir():
         clips = [
-            LabelledClip(path, int(m[1]), m[2])
+            LabelledClip(path, int(m[1]), m[2], m[3])
             for path in sorted(source.iterdir())
             if (m := FSDD_NAME.match(path.name))
         ]
@@ -205,26 +204,6 @@ def synthesise_negatives(folder: Path) -> list[Path]:
     return paths
 
 
-def load_16k(path: Path) -> np.ndarray:
-    """A whole file as mono float32 at 16 kHz, resampled as the runtime resamples."""
-    blocks = list(read_file(path))
-    rate = blocks[0][1]
-    audio = to_mono_float(np.concatenate([block for block, _ in blocks]))
-    return Resampler(rate, SAMPLE_RATE)(audio, last=True)
-
-
-def load_noises(folder: Path | None, seconds: float = 30.0) -> list[np.ndarray]:
-    """Background beds, unit RMS: the WAVs of ``folder`` plus generated white and pink noise."""
-    rng = np.random.default_rng(12345)
-    white = rng.standard_normal(int(seconds * SAMPLE_RATE))
-    freqs = np.maximum(np.fft.rfftfreq(len(white)), 1.0 / len(white))
-    pink = np.fft.irfft(np.fft.rfft(white) / np.sqrt(freqs), len(white))
-    noises = [white, pink]
-    if folder is not None and folder.is_dir():
-        noises += [load_16k(path) for path in sorted(folder.glob("*.wav"))]
-    return [(n / (np.sqrt(np.mean(n**2)) + 1e-12)).astype(np.float32) for n in noises]
-
-
 def build_stream(
     digits: list[tuple[np.ndarray, int]],
     negatives: list[np.ndarray],
@@ -294,8 +273,8 @@ def evaluate_streams(
 ) -> dict:
     """Score seeded streams at the model's threshold and sweep ``thresholds`` (DET table)."""
     rng = np.random.default_rng(cfg.seed)
-    digits = [(load_16k(c.path), c.digit) for c in clips]
-    others = [load_16k(path) for path in negatives]
+    digits = [(read_whole(c.path), c.digit) for c in clips]
+    others = [read_whole(path) for path in negatives]
     noises = load_noises(noise)
     default = spotter.detector.cfg.threshold
     sweep = sorted({*thresholds, default})

@@ -8,6 +8,7 @@ import soxr
 from spotter.errors import SpotterError
 
 MIN_RATE, MAX_RATE = 4000, 384000
+SAMPLE_RATE = 16000  # the models' rate
 
 
 def to_mono_float(samples: np.ndarray) -> np.ndarray:
@@ -44,3 +45,9 @@ class Resampler:
         if self.stream is None:
             return samples
         return self.stream.resample_chunk(samples, last=last)
+
+
+def resample_whole(samples: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndarray:
+    """A whole signal (n,) or (n, channels) at ``rate`` → mono float32 at ``target``, through
+    the same streaming resampler the runtime uses."""
+    return Resampler(rate, target)(to_mono_float(samples), last=True)

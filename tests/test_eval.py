@@ -9,7 +9,8 @@ import soundfile as sf
 from conftest import FSDD, pad, run_spotter
 
 from spotter import Spotter
-from spotter.evaluate import StreamConfig, build_stream, detect_at, load_16k, posteriors_of
+from spotter.evaluate import StreamConfig, build_stream, detect_at, posteriors_of
+from spotter.sources import read_whole
 
 # Some the shipped model gets right, some it gets wrong (6_yweweler_0 → three, 9_theo_1 → zero).
 CLIPS = ["0_theo_7.wav", "6_yweweler_0.wav", "9_theo_1.wav", "6_theo_20.wav", "8_yweweler_13.wav"]
@@ -88,7 +89,7 @@ def test_stream_ground_truth_marks_where_each_digit_was_placed():
 def test_threshold_sweep_gives_what_feeding_the_spotter_gives(heldout_sequence):
     path, _ = heldout_sequence
     spotter = Spotter.load()
-    audio = load_16k(path)
+    audio = read_whole(path)
     for threshold in (0.5, 0.8):
         fed = Spotter.load(threshold=threshold)
         expected = fed.feed(audio, 16000) + fed.flush()

@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from export.onnx_export import parity
-from models.data import load_audio
 from models.train import load_checkpoint
 from spotter.engine import Engine
 from spotter.events import WORDS
+from spotter.sources import read_whole
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def tiny(tiny_model):
 
 
 def utterance(spoken_digits) -> np.ndarray:
-    clips = [load_audio(p) for p in sorted(spoken_digits.glob("*_bravo_6.wav"))[:4]]
+    clips = [read_whole(p) for p in sorted(spoken_digits.glob("*_bravo_6.wav"))[:4]]
     return np.concatenate([np.concatenate([c, np.zeros(3000, np.float32)]) for c in clips])
 
 
