@@ -4,17 +4,22 @@ Inputs: ``audio`` (B, k·hop) new 16 kHz samples, ``audio_cache`` (B, win − ho
 ``cache_i`` (B, C_i, context_i) per convolution. Outputs: ``posteriors`` (B, k, n_classes),
 ``energy_db`` (B, k) and the new state under the same names with ``_out``. The log-mel front
 end runs inside the graph. Each call costs k frames of work, whatever the receptive field.
+
+The windowed DFT (two thirds of the weights by count) is not stored: a few graph nodes rebuild
+it from its size, and onnxruntime folds them into a constant once, when the model loads.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import onnx
 import torch
+from onnx import TensorProto, helper
 from torch import nn
 
 from models.model import SpotterModel
@@ -96,11 +101,55 @@ def export(
         dynamo=False,
     )
     graph = onnx.load(str(path))
+    rebuild_dft_in_graph(graph.graph, model.front_end.cfg.win_length)
     for key, value in metadata(model, detector, summary).items():
         graph.metadata_props.add(key=key, value=value)
     graph.doc_string = "spotter streaming digit model"
     onnx.save(graph, str(path))
     return path
+
+
+def rebuild_dft_in_graph(graph: onnx.GraphProto, win_length: int) -> None:
+    """Replace the stored DFT kernel, the only (2·n_bins, 1, win) constant, by nodes that
+    compute it: cos and −sin of 2π·(k·n mod win)/win times a periodic Hann window, as
+    ``models.features.dft_kernel`` does."""
+    (stored,) = [
+        n
+        for n in graph.node
+        if n.op_type == "Constant" and n.attribute[0].t.dims[1:] == [1, win_length]
+    ]
+    name = stored.output[0]
+    n_bins = stored.attribute[0].t.dims[0] // 2
+    graph.node.remove(stored)
+    nodes: list[onnx.NodeProto] = []
+
+    def node(op: str, inputs: list[str], **attrs) -> str:
+        out = f"/front_end/dft/{op}_{len(nodes)}"
+        nodes.append(helper.make_node(op, inputs, [out], **attrs))
+        return out
+
+    def const(values: list, dtype: int = TensorProto.INT64, dims: list[int] | None = None) -> str:
+        dims = [len(values)] if dims is None else dims
+        return node("Constant", [], value=helper.make_tensor("value", dtype, dims, values))
+
+    def scalar(value: float, dtype: int = TensorProto.INT64) -> str:
+        return const([value], dtype, dims=[])
+
+    step = 2 * math.pi / win_length
+    k = node("Unsqueeze", [node("Range", [scalar(0), scalar(n_bins), scalar(1)]), const([1])])
+    n = node("Unsqueeze", [node("Range", [scalar(0), scalar(win_length), scalar(1)]), const([0])])
+    turns = node("Cast", [node("Mod", [node("Mul", [k, n]), scalar(win_length)])], to=1)
+    phase = node("Mul", [turns, scalar(step, TensorProto.FLOAT)])
+    half = scalar(0.5, TensorProto.FLOAT)
+    n_phase = node("Mul", [node("Cast", [n], to=1), scalar(step, TensorProto.FLOAT)])
+    window = node("Sub", [half, node("Mul", [half, node("Cos", [n_phase])])])
+    cosines = node("Mul", [node("Cos", [phase]), window])
+    sines = node("Mul", [node("Neg", [node("Sin", [phase])]), window])
+    node("Unsqueeze", [node("Concat", [cosines, sines], axis=0), const([1])])
+    nodes[-1].output[0] = name
+    old = list(graph.node)
+    del graph.node[:]
+    graph.node.extend(nodes + old)  # producers before the kernel's consumers
 
 
 def parity(model: SpotterModel, path: Path, seconds: float = 3.0, chunk_hops: int = 7) -> float:

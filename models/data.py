@@ -65,10 +65,11 @@ class MixConfig:
     words_p: tuple[float, ...] = (0.15, 0.45, 0.3, 0.1)  # P(0, 1, 2, 3 words in a window)
     speed: tuple[float, float] = (0.8, 1.3)  # resampling: pitch, formants and tempo together
     peak_dbfs: tuple[float, float] = (-35.0, -1.0)
-    snr_db: tuple[float, float] = (0.0, 40.0)
+    snr_db: tuple[float, float] = (0.0, 30.0)
     silence_p: float = 0.25  # background is digital silence
     gap_s: tuple[float, float] = (0.05, 0.8)
-    other_speech_p: float = 0.3  # share of words that are ordinary speech (when there is some)
+    other_speech_p: float = 0.4  # share of words that are ordinary speech (when there is some)
+    synthetic_p: float = 0.5  # share of digit words from synthetic voices (when there are some)
     reverb_p: float = 0.3  # speech in a simulated room
     rt60_s: tuple[float, float] = (0.15, 0.8)
 
@@ -85,9 +86,11 @@ class Mixer:
         cfg: MixConfig = MixConfig(),
         seed: int = 0,
         other_speech: list[Clip] | None = None,
+        synthetic: list[Clip] | None = None,
     ) -> None:
         self.clips, self.noises, self.cfg = clips, noises, cfg
         self.other_speech = other_speech or []
+        self.synthetic = synthetic or []
         self.receptive_field = receptive_field
         self.silence_label = silence_label
         self.rng = np.random.default_rng(seed)
@@ -109,9 +112,12 @@ class Mixer:
         position = int(rng.integers(-HOP * 30, self.n_samples // 2))
         for _ in range(n_words):
             if self.other_speech and rng.random() < cfg.other_speech_p:
-                clip = self.other_speech[rng.integers(len(self.other_speech))]
+                pool = self.other_speech
+            elif self.synthetic and (not self.clips or rng.random() < cfg.synthetic_p):
+                pool = self.synthetic
             else:
-                clip = self.clips[rng.integers(len(self.clips))]
+                pool = self.clips
+            clip = pool[rng.integers(len(pool))]
             audio, start, end = self.perturb(clip)
             lo, hi = max(position, 0), min(position + len(audio), self.n_samples)
             if hi > lo:

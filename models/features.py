@@ -33,13 +33,14 @@ class FrontEndConfig:
         return self.win_length - self.hop_length
 
 
-def dft_kernel(cfg: FrontEndConfig) -> torch.Tensor:
-    """Windowed real DFT as conv weights: (2 * n_bins, 1, win_length), cosines then sines."""
-    n = torch.arange(cfg.win_length, dtype=torch.float64)
-    n_bins = cfg.win_length // 2 + 1
-    k = torch.arange(n_bins, dtype=torch.float64)
+def dft_kernel(cfg: FrontEndConfig, n_bins: int) -> torch.Tensor:
+    """Windowed real DFT of the first ``n_bins`` bins as conv weights:
+    (2 * n_bins, 1, win_length), cosines then sines."""
+    n = torch.arange(cfg.win_length, dtype=torch.int64)
+    k = torch.arange(n_bins, dtype=torch.int64)
     window = torch.hann_window(cfg.win_length, periodic=True, dtype=torch.float64)
-    phase = 2 * math.pi * k[:, None] * n[None, :] / cfg.win_length
+    # k·n mod N keeps the phase in [0, 2π): exact in any precision (the ONNX graph rebuilds it so)
+    phase = 2 * math.pi * ((k[:, None] * n[None, :]) % cfg.win_length) / cfg.win_length
     kernel = torch.cat([torch.cos(phase), -torch.sin(phase)]) * window
     return kernel.float().unsqueeze(1)
 
@@ -55,9 +56,8 @@ class LogMel(nn.Module):
     def __init__(self, cfg: FrontEndConfig = FrontEndConfig()) -> None:
         super().__init__()
         self.cfg = cfg
-        n_bins = cfg.win_length // 2 + 1
         fbank = torchaudio.functional.melscale_fbanks(
-            n_freqs=n_bins,
+            n_freqs=cfg.win_length // 2 + 1,
             f_min=cfg.f_min,
             f_max=cfg.f_max,
             n_mels=cfg.n_mels,
@@ -65,8 +65,10 @@ class LogMel(nn.Module):
             norm="slaney",
             mel_scale="slaney",
         )
-        self.register_buffer("dft", dft_kernel(cfg))
-        self.register_buffer("mel_fbank", fbank.T.contiguous())  # (n_mels, n_bins)
+        # DFT bins above f_max have no mel weight: leave them out of the transform altogether.
+        n_bins = int(torch.nonzero(fbank.sum(dim=1))[-1]) + 1
+        self.register_buffer("dft", dft_kernel(cfg, n_bins), persistent=False)
+        self.register_buffer("mel_fbank", fbank[:n_bins].T.contiguous())  # (n_mels, n_bins)
         self.register_buffer("mean", torch.zeros(cfg.n_mels, 1))
         self.register_buffer("inv_std", torch.ones(cfg.n_mels, 1))
 
@@ -82,7 +84,7 @@ class LogMel(nn.Module):
     @property
     def mel_centres_hz(self) -> torch.Tensor:
         """(n_mels,) the centre of gravity of each mel filter, in Hz."""
-        freqs = torch.linspace(0, self.cfg.sample_rate / 2, self.mel_fbank.shape[1])
+        freqs = torch.arange(self.mel_fbank.shape[1]) * self.cfg.sample_rate / self.cfg.win_length
         return (self.mel_fbank * freqs).sum(dim=1) / self.mel_fbank.sum(dim=1)
 
     def set_normalisation(self, mean: torch.Tensor, std: torch.Tensor) -> None:

@@ -18,7 +18,7 @@ from torch import nn
 @dataclass(frozen=True)
 class NetworkConfig:
     n_mels: int = 40
-    channels: int = 64
+    channels: int = 56
     stem_kernel: int = 5
     kernel: int = 3
     dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 16)

@@ -13,6 +13,7 @@ import json
 import math
 import sys
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -23,8 +24,7 @@ from models.data import IGNORE, Clip, MixConfig, Mixer, load_fsdd
 from models.features import FrontEndConfig, LogMel
 from models.model import SpotterModel
 from models.network import NetworkConfig
-from models.synth import other_speech as other_speech_clips
-from models.synth import synthetic_digits
+from models.synth import load_split
 from spotter.detector import Detector, DetectorConfig
 from spotter.sources import load_noises
 
@@ -48,10 +48,13 @@ class TrainConfig:
     threads: int = 2
     max_clips: int | None = None  # cap on FSDD clips (tests use a few)
     spec_augment: bool = True
-    synthetic: bool = True  # espeak-ng digits and ordinary speech (models/synth.py)
+    synth: Path | None = Path("data/synth")  # `spotter data synth` output: validation voices
+    synthetic_train: bool = True  # and train on its voices too (else FSDD alone)
+    engines: tuple[str, ...] = ()  # synthetic voices of these engines only; () = all
+    other_speech: bool = True  # ordinary speech from the synthetic voices as background
     channel_p: float = 0.5  # share of windows heard through a random microphone response
     highpass_hz: tuple[float, float] = (30.0, 300.0)
-    lowpass_hz: tuple[float, float] = (2500.0, 6000.0)
+    lowpass_hz: tuple[float, float] = (3000.0, 8000.0)  # band limits of engines, microphones
     tilt_db_per_octave: tuple[float, float] = (-3.0, 3.0)
     net: NetworkConfig = field(default_factory=NetworkConfig)
     mix: MixConfig = field(default_factory=MixConfig)
@@ -165,23 +168,35 @@ def train(cfg: TrainConfig, log=print) -> dict:
         f"held-out speakers {', '.join(cfg.heldout_speakers)}: {len(splits['heldout'])}"
     )
     noises = load_noises(Path(cfg.noise) if cfg.noise else None)
-    other_speech = []
-    if cfg.synthetic:
+    other_speech, synthetic = [], []
+    if cfg.synth:
+        splits["synthetic val"] = load_split(Path(cfg.synth), "val")[0]
+    if cfg.synth and cfg.synthetic_train:
         started = time.monotonic()
-        synthetic = synthetic_digits(seed=cfg.seed)
-        other_speech = other_speech_clips(seed=cfg.seed)
-        splits["train"] = splits["train"] + synthetic
+        synthetic, other_speech = load_split(Path(cfg.synth), "train")
+        if cfg.engines:
+            synthetic = [c for c in synthetic if c.speaker.split(":")[0] in cfg.engines]
+            other_speech = [c for c in other_speech if c.speaker.split(":")[0] in cfg.engines]
+        if not cfg.other_speech:
+            other_speech = []
         log(
-            f"synthetic: {len(synthetic)} digit clips from "
-            f"{len({c.speaker for c in synthetic})} espeak-ng voices, {len(other_speech)} clips "
-            f"of ordinary speech ({time.monotonic() - started:.0f}s)"
+            f"synthetic: {len(synthetic)} digit clips from {len({c.speaker for c in synthetic})} "
+            f"voices, {len(other_speech)} clips of ordinary speech, "
+            f"{len(splits['synthetic val'])} validation clips ({time.monotonic() - started:.0f}s)"
         )
 
     model = SpotterModel(FrontEndConfig(), cfg.net)
     rf = model.net.receptive_field
     silence = model.labels.index("_silence_")
     mixer = Mixer(
-        splits["train"], noises, rf, silence, cfg.mix, seed=cfg.seed, other_speech=other_speech
+        splits["train"],
+        noises,
+        rf,
+        silence,
+        cfg.mix,
+        seed=cfg.seed,
+        other_speech=other_speech,
+        synthetic=synthetic,
     )
     fit_normalisation(model, mixer)
     n_params = sum(p.numel() for p in model.net.parameters())
@@ -222,8 +237,8 @@ def train(cfg: TrainConfig, log=print) -> dict:
         if step % cfg.eval_every == 0 or step == cfg.steps:
             scores = {
                 name: score_clips(model, splits[name], DetectorConfig())
-                for name in ("official", "heldout")
-                if splits[name]
+                for name in ("official", "heldout", "synthetic val")
+                if splits.get(name)
             }
             history.append({"step": step, **scores})
             log(
@@ -245,6 +260,9 @@ def train(cfg: TrainConfig, log=print) -> dict:
         "final": history[-1] if history else {},
         "history": history,
         "train_speakers": sorted({c.speaker for c in splits["train"]}),
+        "synthetic_voices": dict(
+            Counter(speaker.split(":")[0] for speaker in {c.speaker for c in synthetic})
+        ),
     }
     torch.save(
         {

@@ -264,11 +264,9 @@ def eval_streams(
             if negatives is None:
                 speech = synthesise_negatives(Path(scratch))
             else:
-                speech = sorted(negatives.glob("*.wav"))
-                if not speech:
-                    raise SpotterError(f"{negatives}: no .wav files")
+                speech = wav_files(negatives)
             cfg = StreamConfig(streams=streams, seconds=seconds, seed=seed, digits_p=digits_share)
-            sweep = tuple(round(0.05 * i, 2) for i in range(4, 20))
+            sweep = (*(round(0.05 * i, 2) for i in range(4, 20)), 0.97, 0.98, 0.99)
             report = evaluate_streams(
                 spotter, clips, speech, noise if noise.is_dir() else None, cfg, sweep
             )
@@ -288,6 +286,109 @@ def eval_streams(
             f"{report['audio_seconds'] / 60:.0f} min of streams from {source}",
         ),
     )
+
+
+def wav_files(folder: Path) -> list[Path]:
+    """Every .wav under ``folder`` (subfolders too), in a stable order."""
+    found = sorted(folder.rglob("*.wav")) if folder.is_dir() else []
+    if not found:
+        raise SpotterError(f"{folder}: no .wav files")
+    return found
+
+
+@app.command()
+def calibrate(
+    model: Annotated[Path, typer.Argument(help="ONNX model to calibrate.")],
+    clips: Annotated[
+        Path, typer.Option(help="Validation digit clips (FSDD-named folder or CSV).")
+    ] = Path("data/synth/val.csv"),
+    negatives: Annotated[
+        Path, typer.Option(help="Folder of validation non-digit speech WAVs.")
+    ] = Path("data/synth/other-val"),
+    noise: Annotated[Path, typer.Option(help="Folder of background-noise WAVs.")] = Path(
+        "../shared/data/noise"
+    ),
+    target_fa: Annotated[
+        float, typer.Option(min=0.0, help="False alarms per hour of non-digit audio to stay under.")
+    ] = 1.0,
+    streams: Annotated[int, typer.Option(min=1, help="Validation streams of 5 minutes.")] = 12,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the calibrated model here (default: in place).")
+    ] = None,
+) -> None:
+    """Choose the detector's threshold, smoothing and refractory period on validation streams
+    for a false-alarm target, and store them in the model's metadata."""
+    from spotter.calibrate import calibrate as run_calibration
+    from spotter.calibrate import write_detector
+    from spotter.evaluate import StreamConfig, find_clips
+
+    spotter = load(model, None, "calibration")
+    try:
+        report = run_calibration(
+            spotter,
+            find_clips(clips),
+            wav_files(negatives),
+            noise if noise.is_dir() else None,
+            target_fa,
+            StreamConfig(streams=streams, seconds=300.0, seed=1),
+        )
+        chosen = report["chosen"]
+        write_detector(model, out or model, chosen["detector"], report)
+    except SpotterError as exc:
+        raise fail(str(exc), 1) from None
+    report_path = (out or model).with_suffix(".calibration.json")
+    report_path.write_text(json.dumps(report, indent=2) + "\n")
+    print(
+        json.dumps(
+            {
+                "model": str(out or model),
+                "target_met": report["target_met"],
+                "detector": chosen["detector"],
+                "recall": chosen["recall"],
+                "false_alarms_per_hour": chosen["false_alarms_per_hour"],
+                "report": str(report_path),
+            }
+        )
+    )
+
+
+data_app = typer.Typer(no_args_is_help=True, help="Make training and evaluation data.")
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("synth")
+def data_synth(
+    out: Annotated[Path, typer.Option(help="Folder for the WAVs and manifests.")] = Path(
+        "data/synth"
+    ),
+    engines: Annotated[
+        str, typer.Option(help="Comma-separated TTS engines (default: all).")
+    ] = "espeak,mbrola,festival,flite,pico,rhvoice,piper",
+    takes: Annotated[int, typer.Option(min=1, help="Takes per digit and voice.")] = 8,
+    seed: Annotated[int, typer.Option(help="Seed for rates, pitches and voice choices.")] = 0,
+    workers: Annotated[int, typer.Option(min=1, help="Parallel synthesis processes.")] = 2,
+    max_voices: Annotated[
+        int | None, typer.Option(min=1, help="At most this many voices per engine and split.")
+    ] = None,
+) -> None:
+    """Synthesise the ten digits and ordinary speech in every voice of the chosen offline TTS
+    engines, split into train/val/test by voice source (see models/synth.py)."""
+    training_extra()
+    from models.synth import SynthConfig, synthesise_dataset
+    from models.voices import ENGINES
+
+    chosen = tuple(e for e in engines.split(",") if e)
+    unknown = set(chosen) - set(ENGINES)
+    if unknown:
+        raise fail(f"unknown engines: {', '.join(sorted(unknown))} (known: {', '.join(ENGINES)})")
+    cfg = SynthConfig(
+        out=out, engines=chosen, takes=takes, seed=seed, workers=workers, max_voices=max_voices
+    )
+    try:
+        counts = synthesise_dataset(cfg, log=lambda m: print(m, file=sys.stderr, flush=True))
+    except RuntimeError as exc:
+        raise fail(str(exc), 1) from None
+    print(json.dumps({"out": str(out), **counts}))
 
 
 def save_report(
@@ -360,14 +461,21 @@ def train(
     ] = Path("runs/default"),
     steps: Annotated[int, typer.Option(help="Optimiser steps.")] = 12000,
     batch_size: Annotated[int, typer.Option(help="Windows per step.")] = 32,
-    channels: Annotated[int, typer.Option(help="CNN width.")] = 64,
+    channels: Annotated[int, typer.Option(help="CNN width.")] = 56,
     heldout: Annotated[
         str, typer.Option(help="Comma-separated speakers never trained on.")
     ] = "theo,yweweler",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    synthetic: Annotated[
-        bool, typer.Option(help="Add espeak-ng digits and ordinary speech to the training data.")
-    ] = True,
+    threads: Annotated[int, typer.Option(min=1, help="CPU threads for torch.")] = 2,
+    synth: Annotated[
+        Path, typer.Option(help="Synthetic voices from 'spotter data synth' (train/val splits).")
+    ] = Path("data/synth"),
+    fsdd_only: Annotated[
+        bool, typer.Option("--fsdd-only", help="Train on FSDD alone, without synthetic voices.")
+    ] = False,
+    target_fa: Annotated[
+        float, typer.Option(help="Calibrate the detector on --synth's validation voices for this.")
+    ] = 1.0,
     max_clips: Annotated[
         int | None, typer.Option(help="Use at most this many clips (quick runs).")
     ] = None,
@@ -388,7 +496,9 @@ def train(
         batch_size=batch_size,
         heldout_speakers=tuple(s for s in heldout.split(",") if s),
         seed=seed,
-        synthetic=synthetic,
+        threads=threads,
+        synth=synth if synth.is_dir() or not fsdd_only else None,
+        synthetic_train=not fsdd_only,
         max_clips=max_clips,
         net=NetworkConfig(channels=channels),
     )
@@ -398,6 +508,8 @@ def train(
     except (ValueError, FileNotFoundError) as exc:
         raise fail(str(exc)) from None
     export_checked(out / "checkpoint.pt", out / "model.onnx")
+    if not fsdd_only:
+        calibrate(out / "model.onnx", synth / "val.csv", synth / "other-val", noise, target_fa)
 
 
 @app.command("export")

@@ -92,7 +92,7 @@ def tiny_model(spoken_digits, tmp_path_factory) -> Path:
         "30",
         "--channels",
         "16",
-        "--no-synthetic",
+        "--fsdd-only",
         "--heldout",
         "charlie",
         timeout=600,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 
@@ -9,6 +11,7 @@ from models import synth
 from models.data import HOP, IGNORE, Clip, MixConfig, Mixer
 from models.features import LogMel
 from models.train import TrainConfig, random_channel
+from models.voices import Voice
 from spotter.events import WORDS
 
 SILENCE = 10
@@ -79,23 +82,59 @@ def test_ordinary_speech_in_a_window_is_never_a_digit_target():
         assert set(targets.tolist()) <= {SILENCE, IGNORE}
 
 
-def test_synthetic_voices_are_split_by_identity_and_say_every_digit():
-    assert not set(synth.TRAIN_VARIANTS) & set(synth.HELD_OUT_VARIANTS)
-    clips = synth.synthetic_digits(variants=("m2",))
-    assert len(clips) == len(synth.ACCENTS) * 10
-    assert sorted({c.label for c in clips}) == list(range(10))
-    assert len({c.speaker for c in clips}) == len(synth.ACCENTS)
-    assert all(0 <= c.word_start < c.word_end <= len(c.audio) for c in clips)
+def test_every_voice_source_lies_in_exactly_one_split():
+    manifests = synth.plan(synth.SynthConfig(out=Path("unused")))
+    sources = {
+        split: {synth.source_of(job.voice) for job, _ in manifests[split]} for split in synth.SPLITS
+    }
+    assert all(sources.values())
+    assert not sources["train"] & sources["val"]
+    assert not sources["train"] & sources["test"]
+    assert not sources["val"] & sources["test"]
+    # one recording behind three engines is one source, so one split
+    slt = [
+        Voice("festival", "cmu_us_slt_arctic_hts"),
+        Voice("flite", "slt"),
+        Voice("rhvoice", "slt"),
+    ]
+    assert {synth.split_of(v) for v in slt} == {"test"}
+    for split in synth.SPLITS:  # ordinary speech comes from the split's own sources
+        other = {synth.source_of(job.voice) for job, _ in manifests[f"other-{split}"]}
+        assert other <= sources[split]
+        assert {label for _, label in manifests[split]} == {str(d) for d in range(10)}
 
 
-def test_ordinary_speech_holds_no_digit_word_nor_a_homophone():
-    homophones = {"oh", "o", "to", "too", "two", "for", "fore", "ate", "won", "tree", "free"}
+def test_training_speech_follows_the_homophone_policy():
     words = {w for text in synth.OTHER_SPEECH for w in text.lower().split()}
-    assert not words & (set(WORDS) | homophones)
+    assert not words & (set(WORDS) | set(synth.FIRES_AS_DIGIT))  # never taught "not a digit"
+    assert set(synth.NEVER_FIRE) <= words  # taught "not a digit"
 
 
-def test_the_streams_evaluation_uses_speech_and_voices_never_trained_on():
-    from spotter.evaluate import NEGATIVE_VOICES, SENTENCES
+def test_validation_and_test_sentences_are_never_trained_on():
+    from spotter.evaluate import SENTENCES
 
     assert not set(SENTENCES) & set(synth.OTHER_SPEECH)
-    assert not {v.split("+")[1] for v in NEGATIVE_VOICES if "+" in v} & set(synth.TRAIN_VARIANTS)
+
+
+def test_data_synth_writes_a_manifest_per_split(tmp_path):
+    from conftest import run_spotter
+
+    from spotter.evaluate import find_clips
+
+    out = tmp_path / "synth"
+    result = run_spotter(
+        "data", "synth", "--engines", "espeak", "--max-voices", "1", "--takes", "1",
+        "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    speakers = {}
+    for split in synth.SPLITS:
+        clips = find_clips(out / f"{split}.csv")
+        assert sorted({c.digit for c in clips}) == list(range(10))
+        assert all(c.path.is_file() for c in clips)
+        speakers[split] = {c.speaker.split("+")[-1] for c in clips}  # the espeak-ng variant
+        other = list((out / f"other-{split}").rglob("*.wav"))
+        assert len(other) == len((out / f"other-{split}.csv").read_text().splitlines()) - 1
+    assert speakers["test"] <= set(synth.ESPEAK_HELD_OUT)
+    assert speakers["val"] <= set(synth.ESPEAK_VALIDATION)
+    assert not speakers["train"] & (speakers["test"] | speakers["val"])

@@ -1,0 +1,92 @@
+"""`spotter calibrate`: pick the detector's settings on validation streams for a false-alarm
+target, instead of by hand, and store them in the model's metadata.
+
+The validation streams are built like ``spotter eval streams`` (digit strings, ordinary
+sentences, background noise) from voices that neither training nor testing uses. The engine
+runs once per stream; every setting of the grid then replays the detector over those frames.
+The choice: the highest recall among the settings whose false alarms per hour of non-digit
+audio stay at or under the target; ties go to the higher threshold (more margin). When no
+setting meets the target, the one with the fewest false alarms wins and the report says so.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from spotter.api import Spotter
+from spotter.detector import DetectorConfig
+from spotter.errors import SpotterError
+from spotter.evaluate import LabelledClip, StreamConfig, score_runs, stream_frames
+
+VALIDATION_STREAMS = StreamConfig(streams=12, seconds=300.0, seed=1)
+
+
+@dataclass(frozen=True)
+class Grid:
+    thresholds: tuple[float, ...] = (0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98)
+    smoothing: tuple[int, ...] = (1, 3, 5)
+    refractory: tuple[int, ...] = (25, 50)
+
+
+def calibrate(
+    spotter: Spotter,
+    clips: list[LabelledClip],
+    negatives: list[Path],
+    noise: Path | None,
+    target_fa_per_hour: float = 1.0,
+    streams: StreamConfig = VALIDATION_STREAMS,
+    grid: Grid = Grid(),
+) -> dict:
+    """→ report with the chosen ``detector`` settings and every setting's recall and FA/hour."""
+    runs = stream_frames(spotter, clips, negatives, noise, streams)
+    base = spotter.detector.cfg
+    rows = []
+    for threshold, smoothing, refractory in itertools.product(
+        grid.thresholds, grid.smoothing, grid.refractory
+    ):
+        cfg = replace(
+            base,
+            threshold=threshold,
+            release=min(base.release, threshold),
+            smoothing=smoothing,
+            refractory=refractory,
+        )
+        summary = score_runs(spotter, runs, cfg, streams.tolerance_s)
+        rows.append({"detector": asdict(cfg), **summary})
+    meeting = [r for r in rows if r["false_alarms_per_hour"] <= target_fa_per_hour]
+    if meeting:
+        chosen = max(meeting, key=lambda r: (r["recall"], r["detector"]["threshold"]))
+    else:
+        chosen = min(rows, key=lambda r: (r["false_alarms_per_hour"], -r["recall"]))
+    return {
+        "target_false_alarms_per_hour": target_fa_per_hour,
+        "target_met": bool(meeting),
+        "streams": {**asdict(streams), "clips": len(clips), "negatives": len(negatives)},
+        "audio_seconds": round(sum(seconds for *_, seconds in runs), 1),
+        "chosen": chosen,
+        "grid": rows,
+    }
+
+
+def write_detector(model: Path, out: Path, detector: dict, report: dict) -> None:
+    """Copy ``model`` to ``out`` with new detector settings (and the calibration summary) in
+    its metadata. Needs the ``onnx`` package (the training extra)."""
+    try:
+        import onnx
+    except ImportError:
+        raise SpotterError(
+            "writing metadata needs the training extra: pip install 'spotter[train]'"
+        ) from None
+    DetectorConfig(**detector)  # refuse settings this version's detector does not know
+    graph = onnx.load(str(model))
+    summary = {k: v for k, v in report.items() if k != "grid"}
+    updates = {"detector": json.dumps(detector), "calibration": json.dumps(summary)}
+    for prop in list(graph.metadata_props):
+        if prop.key in updates:
+            graph.metadata_props.remove(prop)
+    for key, value in updates.items():
+        graph.metadata_props.add(key=key, value=value)
+    onnx.save(graph, str(out))

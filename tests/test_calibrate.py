@@ -1,0 +1,58 @@
+"""`spotter calibrate`: detector settings chosen on validation streams, stored in the model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict
+
+from conftest import REPO, run_spotter
+
+from spotter import Spotter
+from spotter.calibrate import Grid, calibrate, write_detector
+from spotter.evaluate import StreamConfig, find_clips, synthesise_negatives
+
+SHIPPED = REPO / "spotter" / "assets" / "digits.onnx"
+GRID = Grid(thresholds=(0.3, 0.6, 0.9, 0.99), smoothing=(1, 3), refractory=(25,))
+STREAMS = StreamConfig(streams=2, seconds=40.0, seed=3)
+
+
+def test_the_choice_is_the_best_recall_that_meets_the_target(spoken_digits, tmp_path):
+    spotter = Spotter.load()
+    negatives = synthesise_negatives(tmp_path / "negatives")
+    clips = find_clips(spoken_digits)
+    loose = calibrate(spotter, clips, negatives, None, 1e9, STREAMS, GRID)
+    strict = calibrate(spotter, clips, negatives, None, 0.0, STREAMS, GRID)
+
+    assert len(loose["grid"]) == 4 * 2
+    best_recall = max(row["recall"] for row in loose["grid"])
+    assert loose["target_met"] and loose["chosen"]["recall"] == best_recall
+    allowed = [row for row in strict["grid"] if row["false_alarms_per_hour"] == 0]
+    assert strict["target_met"] == bool(allowed)
+    if allowed:
+        assert strict["chosen"]["recall"] == max(row["recall"] for row in allowed)
+    else:
+        assert strict["chosen"]["false_alarms_per_hour"] == min(
+            row["false_alarms_per_hour"] for row in strict["grid"]
+        )
+
+
+def test_written_settings_are_what_the_model_then_uses(tmp_path):
+    chosen = {**asdict(Spotter.load().detector.cfg), "threshold": 0.77, "smoothing": 5}
+    out = tmp_path / "calibrated.onnx"
+    write_detector(SHIPPED, out, chosen, {"target_met": True, "grid": []})
+    spotter = Spotter.load(out)
+    assert spotter.detector.cfg.threshold == 0.77 and spotter.detector.cfg.smoothing == 5
+    assert json.loads(spotter.info.metadata["calibration"]) == {"target_met": True}
+
+
+def test_calibrate_command_without_negatives_fails_in_one_line(spoken_digits, tmp_path):
+    model = tmp_path / "model.onnx"
+    shutil.copy(SHIPPED, model)
+    result = run_spotter(
+        "calibrate", str(model), "--clips", str(spoken_digits), "--negatives", str(tmp_path)
+    )
+    assert result.returncode == 1
+    assert result.stderr.decode().strip().count("\n") == 0
+    assert "no .wav files" in result.stderr.decode()
+    assert model.read_bytes() == SHIPPED.read_bytes()  # nothing written
