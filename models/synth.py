@@ -14,13 +14,16 @@ accents. Rate and pitch jitter add takes, not speakers. Validation voices pick t
 thresholds; test voices only measure.
 
 Ordinary speech is what the model must ignore. Training uses ``OTHER_SPEECH`` (words, number
-words and phrases); validation and test use ``spotter.evaluate.SENTENCES``, which are disjoint
-from it. The homophone policy (README, "What fires"):
+words and phrases) and random strings of dictionary words; validation and test use
+``spotter.evaluate.SENTENCES``, which are disjoint from both. The homophone policy (README,
+"What fires"):
 
 - fires: the ten digit words, and words that sound exactly like one ("to", "too", "for", "ate",
   "won"): no acoustic model can tell them apart alone, so they are never trained as non-digits;
 - never fires: "oh" (zero is "zero"), number words that contain a digit ("eighteen", "ninety",
-  "seventy", "fourteen"), and ordinary words that merely contain or end in a digit's sound.
+  "seventy", "fourteen"), and words with a digit's sound inside them ("tonight", "often").
+  Words that end in a digit's sound ("someone", "before", "into") are left out of the random
+  strings and taught as non-digits only through the few in ``OTHER_SPEECH``.
 """
 
 from __future__ import annotations
@@ -272,7 +275,9 @@ def plan(cfg: SynthConfig) -> dict[str, list[tuple[Job, str]]]:
 
         if split == "train":
             texts = [(text, cfg.other_voices) for text in OTHER_SPEECH]
-            texts += [(text, 1) for text in random_sentences(cfg.random_sentences, rng)]
+            if cfg.random_sentences:
+                strings = random_sentences(cfg.random_sentences, rng, ordinary_vocabulary())
+                texts += [(text, 1) for text in strings]
         else:
             texts = [(text, cfg.sentence_voices) for text in SENTENCES]
         per_engine = {v.engine: sum(u.engine == v.engine for u in voices) for v in voices}
@@ -305,11 +310,8 @@ def ordinary_vocabulary(lexicon: Path = LEXICON) -> list[str]:
     return sorted(set(words))
 
 
-def random_sentences(count: int, rng: np.random.Generator) -> list[str]:
-    """``count`` strings of 2–5 random ordinary words: running speech with no digit in it."""
-    if count == 0:
-        return []
-    vocabulary = ordinary_vocabulary()
+def random_sentences(count: int, rng: np.random.Generator, vocabulary: list[str]) -> list[str]:
+    """``count`` strings of 2–5 random words: running speech with no digit in it."""
     return [
         " ".join(vocabulary[i] for i in rng.integers(len(vocabulary), size=rng.integers(2, 6)))
         for _ in range(count)

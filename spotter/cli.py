@@ -365,6 +365,9 @@ def data_synth(
         str, typer.Option(help="Comma-separated TTS engines (default: all).")
     ] = "espeak,mbrola,festival,flite,pico,rhvoice,piper",
     takes: Annotated[int, typer.Option(min=1, help="Takes per digit and voice.")] = 8,
+    random_sentences: Annotated[
+        int, typer.Option(min=0, help="Strings of random dictionary words (needs festival).")
+    ] = 1500,
     seed: Annotated[int, typer.Option(help="Seed for rates, pitches and voice choices.")] = 0,
     workers: Annotated[int, typer.Option(min=1, help="Parallel synthesis processes.")] = 2,
     max_voices: Annotated[
@@ -382,7 +385,13 @@ def data_synth(
     if unknown:
         raise fail(f"unknown engines: {', '.join(sorted(unknown))} (known: {', '.join(ENGINES)})")
     cfg = SynthConfig(
-        out=out, engines=chosen, takes=takes, seed=seed, workers=workers, max_voices=max_voices
+        out=out,
+        engines=chosen,
+        takes=takes,
+        random_sentences=random_sentences,
+        seed=seed,
+        workers=workers,
+        max_voices=max_voices,
     )
     try:
         counts = synthesise_dataset(cfg, log=lambda m: print(m, file=sys.stderr, flush=True))

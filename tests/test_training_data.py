@@ -83,7 +83,7 @@ def test_ordinary_speech_in_a_window_is_never_a_digit_target():
 
 
 def test_every_voice_source_lies_in_exactly_one_split():
-    manifests = synth.plan(synth.SynthConfig(out=Path("unused")))
+    manifests = synth.plan(synth.SynthConfig(out=Path("unused"), random_sentences=0))
     sources = {
         split: {synth.source_of(job.voice) for job, _ in manifests[split]} for split in synth.SPLITS
     }
@@ -110,6 +110,23 @@ def test_training_speech_follows_the_homophone_policy():
     assert set(synth.NEVER_FIRE) <= words  # taught "not a digit"
 
 
+def test_random_strings_leave_out_words_that_end_in_a_digit(tmp_path):
+    lexicon = tmp_path / "lexicon.out"
+    lexicon.write_text(
+        '("someone" nil (((s ah m) 1) ((w ah n) 0)))\n'
+        '("seven" nil (((s eh) 1) ((v ax n) 0)))\n'
+        '("tonight" nil (((t ax) 0) ((n ay t) 1)))\n'
+        '("canine" nil (((k ey) 1) ((n ay n) 0)))\n'
+        '("often" nil (((ao f) 1) ((ax n) 0)))\n'
+        '("into" nil (((ih n) 1) ((t uw) 0)))\n'
+        '("x-ray" nil (((eh k s) 1) ((r ey) 1)))\n'
+    )
+    vocabulary = synth.ordinary_vocabulary(lexicon)
+    assert vocabulary == ["often", "tonight"]
+    strings = synth.random_sentences(50, np.random.default_rng(0), vocabulary)
+    assert all(2 <= len(s.split()) <= 5 and set(s.split()) <= set(vocabulary) for s in strings)
+
+
 def test_validation_and_test_sentences_are_never_trained_on():
     from spotter.evaluate import SENTENCES
 
@@ -124,7 +141,7 @@ def test_data_synth_writes_a_manifest_per_split(tmp_path):
     out = tmp_path / "synth"
     result = run_spotter(
         "data", "synth", "--engines", "espeak", "--max-voices", "1", "--takes", "1",
-        "--out", str(out),
+        "--random-sentences", "0", "--out", str(out),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr.decode()[-2000:]
     speakers = {}
