@@ -310,7 +310,11 @@ def calibrate(
     ),
     target_fa: Annotated[
         float, typer.Option(min=0.0, help="False alarms per hour of non-digit audio to stay under.")
-    ] = 1.0,
+    ] = 20.0,
+    min_recall: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="When the target is out of reach: keep this recall."),
+    ] = 0.9,
     streams: Annotated[int, typer.Option(min=1, help="Validation streams of 5 minutes.")] = 12,
     out: Annotated[
         Path | None, typer.Option(help="Write the calibrated model here (default: in place).")
@@ -330,6 +334,7 @@ def calibrate(
             wav_files(negatives),
             noise if noise.is_dir() else None,
             target_fa,
+            min_recall,
             StreamConfig(streams=streams, seconds=300.0, seed=1),
         )
         chosen = report["chosen"]
@@ -484,7 +489,7 @@ def train(
     ] = False,
     target_fa: Annotated[
         float, typer.Option(help="Calibrate the detector on --synth's validation voices for this.")
-    ] = 1.0,
+    ] = 20.0,
     max_clips: Annotated[
         int | None, typer.Option(help="Use at most this many clips (quick runs).")
     ] = None,

@@ -5,7 +5,11 @@ ends. The detector smooths the posteriors over a few frames and runs a small sta
 
 - idle: the best digit's smoothed score reaches ``threshold`` → candidate;
 - candidate: track the peak; ``lookahead`` frames after the peak without a higher score (or
-  when the score drops below ``release``) → emit the peak's digit and score;
+  when the score drops below ``release``) → emit the peak's digit and score, provided the score
+  stayed at or above ``threshold`` for ``min_frames`` frames; a shorter blip is dropped. The
+  model holds a spoken digit's posterior for about 0.3 s after the word, but only blips on the
+  digit inside a longer word ("eight" in "eighteen", "six" in "sixty") before the rest of the
+  word pulls it down;
 - fired: no new detection until the score falls below ``release`` (one event per word), unless
   a *different* digit rises above ``threshold`` (fast digit strings); and never within
   ``refractory`` frames of the last decision (two spoken words cannot end closer than that).
@@ -31,6 +35,7 @@ class DetectorConfig:
     smoothing: int = 3  # frames in the moving average
     lookahead: int = 5  # frames after a peak before deciding
     refractory: int = 25  # frames after a decision in which no new candidate starts
+    min_frames: int = 1  # frames at or above threshold before a candidate may become an event
     max_word_frames: int = 120  # how far back a word's start may lie
     energy_gap_frames: int = 12  # quiet frames tolerated inside a word (stop consonants)
 
@@ -63,6 +68,7 @@ class Detector:
         self.peak = 0.0
         self.peak_frame = 0
         self.rise_frame = 0
+        self.support = 0  # frames of the candidate at or above threshold
         self.quiet_until = 0
 
     def process(self, posteriors: np.ndarray, energy_db: np.ndarray) -> list[Detection]:
@@ -94,7 +100,7 @@ class Detector:
 
     def flush(self) -> list[Detection]:
         """End of stream: decide a pending candidate now."""
-        if self.state != CANDIDATE:
+        if self.state != CANDIDATE or self.support < self.cfg.min_frames:
             return []
         return [self.emit(self.frame - 1)]
 
@@ -115,13 +121,19 @@ class Detector:
             if label != self.label:
                 self.rise_frame = frame
             self.label, self.peak, self.peak_frame = label, value, frame
-        if frame - self.peak_frame >= cfg.lookahead or value < cfg.release:
+        self.support += value >= cfg.threshold
+        if self.support >= cfg.min_frames and (
+            frame - self.peak_frame >= cfg.lookahead or value < cfg.release
+        ):
             return self.emit(frame)
+        if value < cfg.release:  # a blip: not a word
+            self.state = IDLE
         return None
 
     def start_candidate(self, frame: int, label: int, value: float) -> None:
         self.state = CANDIDATE
         self.label, self.peak, self.peak_frame, self.rise_frame = label, value, frame, frame
+        self.support = 1
 
     def emit(self, frame: int) -> Detection:
         self.state = FIRED

@@ -13,7 +13,7 @@ from spotter.calibrate import Grid, calibrate, write_detector
 from spotter.evaluate import StreamConfig, find_clips, synthesise_negatives
 
 SHIPPED = REPO / "spotter" / "assets" / "digits.onnx"
-GRID = Grid(thresholds=(0.3, 0.6, 0.9, 0.99), smoothing=(1, 3), refractory=(25,))
+GRID = Grid(thresholds=(0.3, 0.6, 0.9, 0.99), smoothing=(1, 3), refractory=(25,), min_frames=(1,))
 STREAMS = StreamConfig(streams=2, seconds=40.0, seed=3)
 
 
@@ -21,19 +21,21 @@ def test_the_choice_is_the_best_recall_that_meets_the_target(spoken_digits, tmp_
     spotter = Spotter.load()
     negatives = synthesise_negatives(tmp_path / "negatives")
     clips = find_clips(spoken_digits)
-    loose = calibrate(spotter, clips, negatives, None, 1e9, STREAMS, GRID)
-    strict = calibrate(spotter, clips, negatives, None, 0.0, STREAMS, GRID)
+    loose = calibrate(spotter, clips, negatives, None, 1e9, 0.9, STREAMS, GRID)
+    strict = calibrate(spotter, clips, negatives, None, 0.0, 0.5, STREAMS, GRID)
 
     assert len(loose["grid"]) == 4 * 2
     best_recall = max(row["recall"] for row in loose["grid"])
     assert loose["target_met"] and loose["chosen"]["recall"] == best_recall
     allowed = [row for row in strict["grid"] if row["false_alarms_per_hour"] == 0]
+    hearing = [row for row in strict["grid"] if row["recall"] >= 0.5]
     assert strict["target_met"] == bool(allowed)
     if allowed:
         assert strict["chosen"]["recall"] == max(row["recall"] for row in allowed)
-    else:
+    elif hearing:  # out of reach: the fewest false alarms that still hear half the digits
+        assert strict["chosen"]["recall"] >= 0.5
         assert strict["chosen"]["false_alarms_per_hour"] == min(
-            row["false_alarms_per_hour"] for row in strict["grid"]
+            row["false_alarms_per_hour"] for row in hearing
         )
 
 

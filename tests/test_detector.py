@@ -98,3 +98,17 @@ def test_word_span_follows_the_energy_track():
     energy[30:58] = 20.0  # the word: frames 30-57; the model fires just after it
     (found,) = detector.process(posteriors, energy)
     assert (found.start_frame, found.end_frame) == (30, 57)
+
+
+def test_a_blip_shorter_than_min_frames_is_no_word():
+    cfg = DetectorConfig(min_frames=10)
+    assert detect(track((-1, 50, 0), (8, 6, 0.97), (-1, 50, 0)), cfg) == []
+    found = detect(track((-1, 50, 0), (8, 30, 0.97), (-1, 50, 0)), cfg)
+    assert [d.label for d in found] == [8]
+    assert found[0].decision_frame >= 50 + 9  # not before min_frames of support
+
+
+def test_a_dropped_blip_does_not_silence_the_next_word():
+    cfg = DetectorConfig(min_frames=10, refractory=25)
+    found = detect(track((-1, 50, 0), (6, 5, 0.9), (-1, 5, 0), (3, 30, 0.9), (-1, 50, 0)), cfg)
+    assert [d.label for d in found] == [3]
