@@ -48,12 +48,14 @@ def load_fsdd(root: Path) -> list[Clip]:
         found = find_clips(folder)
     except SpotterError as exc:
         raise FileNotFoundError(str(exc)) from None
-    clips = []
-    for clip in found:
-        audio = read_whole(clip.path)
-        start, end = word_bounds(audio)
-        clips.append(Clip(audio, clip.digit, clip.speaker, int(clip.take), start, end))
-    return clips
+    return [load_clip(c.path, c.digit, c.speaker, int(c.take)) for c in found]
+
+
+def load_clip(path: Path, label: int, speaker: str, take: int) -> Clip:
+    """One recording at 16 kHz with the span of its word."""
+    audio = read_whole(path)
+    start, end = word_bounds(audio)
+    return Clip(audio, label, speaker, take, start, end)
 
 
 @dataclass

@@ -39,12 +39,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from models.data import Clip
+from models.data import Clip, load_clip
 from models.voices import ENGINES, Voice, engine_voices, missing_engines, synthesise_many
-from spotter.evaluate import SENTENCES
+from spotter.evaluate import SENTENCES, find_clips
 from spotter.events import WORDS
-from spotter.scoring import word_bounds
-from spotter.sources import read_whole
 
 SPLITS = ("train", "val", "test")
 ESPEAK_HELD_OUT = ("f1", "f3", "m1", "m7", "Annie", "linda", "david")
@@ -368,18 +366,13 @@ def synthesise_dataset(cfg: SynthConfig, log: Callable[[str], object] = print) -
 
 def load_split(folder: Path, split: str) -> tuple[list[Clip], list[Clip]]:
     """Digits and ordinary speech (label -1) of one split, as training clips."""
-    loaded = []
-    for name, is_digits in ((split, True), (f"other-{split}", False)):
-        manifest = folder / f"{name}.csv"
+    digits, other = folder / f"{split}.csv", folder / f"other-{split}.csv"
+    for manifest in (digits, other):
         if not manifest.is_file():
             raise FileNotFoundError(f"{manifest} not found: make it with 'spotter data synth'")
-        with manifest.open(newline="") as handle:
-            rows = list(csv.DictReader(handle))
-        clips = []
-        for take, row in enumerate(rows):
-            audio = read_whole(folder / row["path"])
-            start, end = word_bounds(audio)
-            label = int(row["label"]) if is_digits else -1
-            clips.append(Clip(audio, label, row["speaker"], take, start, end))
-        loaded.append(clips)
-    return loaded[0], loaded[1]
+    with other.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return (
+        [load_clip(c.path, c.digit, c.speaker, take) for take, c in enumerate(find_clips(digits))],
+        [load_clip(folder / r["path"], -1, r["speaker"], take) for take, r in enumerate(rows)],
+    )

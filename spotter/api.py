@@ -49,13 +49,12 @@ class Spotter:
         if not path.is_file():
             raise SpotterError(f"model file not found: {path}")
         engine = Engine(path, threads=threads)
-        settings = dict(engine.info.detector)
+        settings = DetectorConfig(**engine.info.detector)
         if threshold is not None:
             if not 0.0 < threshold < 1.0:
                 raise SpotterError(f"threshold must be between 0 and 1, got {threshold}")
-            settings["threshold"] = threshold
-            settings["release"] = min(settings["release"], threshold)
-        return cls(engine, DetectorConfig(**settings), source)
+            settings = settings.at_threshold(threshold)
+        return cls(engine, settings, source)
 
     @property
     def sample_rate(self) -> int:

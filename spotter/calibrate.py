@@ -52,9 +52,7 @@ def calibrate(
         grid.thresholds, grid.smoothing, grid.refractory, grid.min_frames
     ):
         cfg = replace(
-            base,
-            threshold=threshold,
-            release=min(base.release, threshold),
+            base.at_threshold(threshold),
             smoothing=smoothing,
             refractory=refractory,
             min_frames=min_frames,

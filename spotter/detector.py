@@ -21,7 +21,7 @@ Everything is in frames, so the result does not depend on how the audio was chun
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -38,6 +38,10 @@ class DetectorConfig:
     min_frames: int = 1  # frames at or above threshold before a candidate may become an event
     max_word_frames: int = 120  # how far back a word's start may lie
     energy_gap_frames: int = 12  # quiet frames tolerated inside a word (stop consonants)
+
+    def at_threshold(self, threshold: float) -> DetectorConfig:
+        """The same settings with another threshold (release never above it)."""
+        return replace(self, threshold=threshold, release=min(self.release, threshold))
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -265,10 +265,7 @@ def posteriors_of(spotter: Spotter, audio: np.ndarray) -> tuple[np.ndarray, np.n
 
 def detect_at(spotter: Spotter, frames: tuple[np.ndarray, np.ndarray], threshold: float) -> list:
     """The events ``spotter`` would emit for these frames with another threshold."""
-    cfg = spotter.detector.cfg
-    return detect_with(
-        spotter, frames, replace(cfg, threshold=threshold, release=min(cfg.release, threshold))
-    )
+    return detect_with(spotter, frames, spotter.detector.cfg.at_threshold(threshold))
 
 
 def detect_with(
@@ -328,15 +325,7 @@ def evaluate_streams(
     runs = stream_frames(spotter, clips, negatives, noise, cfg)
     model_cfg = spotter.detector.cfg
     sweep = sorted({*thresholds, model_cfg.threshold})
-    rows = {
-        t: score_runs(
-            spotter,
-            runs,
-            replace(model_cfg, threshold=t, release=min(model_cfg.release, t)),
-            cfg.tolerance_s,
-        )
-        for t in sweep
-    }
+    rows = {t: score_runs(spotter, runs, model_cfg.at_threshold(t), cfg.tolerance_s) for t in sweep}
     return {
         "mode": "streams",
         "config": {**asdict(cfg), "clips": len(clips), "negatives": len(negatives)},
