@@ -211,7 +211,7 @@ class SynthConfig:
     takes: int = 8  # per digit and voice
     espeak_takes: int = 3  # per digit and espeak-ng variant, each in a random accent
     other_voices: int = 6  # voices per training word or phrase of ordinary speech
-    random_sentences: int = 1500  # strings of random ordinary words, one voice each
+    random_sentences: int = 6000  # strings of random ordinary words, one voice each
     sentence_voices: int = 4  # voices per validation or test sentence
     rate: tuple[float, float] = (0.8, 1.25)
     pitch: tuple[float, float] = (-3.0, 3.0)  # semitones
@@ -235,8 +235,9 @@ def plan(cfg: SynthConfig) -> dict[str, list[tuple[Job, str]]]:
     Digits: ``takes`` per voice, except that an espeak-ng variant says each digit
     ``espeak_takes`` times, each time in a random one of its accents (otherwise its hundreds of
     accent × variant voices would outnumber every natural voice). Ordinary speech: each text in
-    a few voices drawn with equal weight per engine, for the same reason."""
-    rng = np.random.default_rng(cfg.seed)
+    a few voices drawn with equal weight per engine, for the same reason. Each split draws from
+    its own seeded generator, so options that change the training split (``random_sentences``)
+    leave validation and test as they were."""
     manifests: dict[str, list[tuple[Job, str]]] = {}
 
     def job(voice: Voice, text: str, folder: str, stem: str) -> Job:
@@ -249,7 +250,8 @@ def plan(cfg: SynthConfig) -> dict[str, list[tuple[Job, str]]]:
             cfg.out / folder / name / f"{stem}.wav",
         )
 
-    for split in SPLITS:
+    for split_index, split in enumerate(SPLITS):
+        rng = np.random.default_rng([cfg.seed, split_index])
         voices = [
             voice
             for engine in cfg.engines

@@ -104,6 +104,16 @@ def test_every_voice_source_lies_in_exactly_one_split():
         assert {label for _, label in manifests[split]} == {str(d) for d in range(10)}
 
 
+def test_more_training_sentences_leave_validation_and_test_as_they_were(monkeypatch):
+    monkeypatch.setattr(synth, "ordinary_vocabulary", lambda: ["often", "tonight"])
+    few, many = (
+        synth.plan(synth.SynthConfig(out=Path("unused"), random_sentences=n)) for n in (0, 30)
+    )
+    assert len(many["other-train"]) == len(few["other-train"]) + 30
+    for name in ("val", "test", "other-val", "other-test"):
+        assert many[name] == few[name]
+
+
 def test_training_speech_follows_the_homophone_policy():
     words = {w for text in synth.OTHER_SPEECH for w in text.lower().split()}
     assert not words & (set(WORDS) | set(synth.FIRES_AS_DIGIT))  # never taught "not a digit"
