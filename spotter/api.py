@@ -34,6 +34,8 @@ class Spotter:
         self.source = source
         self.detector = Detector(len(self.info.labels), self.info.digit_classes, detector)
         self.resampler: Resampler | None = None
+        self.clock_s = 0.0  # stream time where the current segment began (skip() moves it)
+        self.samples_in = 0  # samples fed to the current segment, at the input rate
 
     @classmethod
     def load(
@@ -61,8 +63,10 @@ class Spotter:
         return self.info.sample_rate
 
     @property
-    def seconds_consumed(self) -> float:
-        return self.engine.frames_done * self.info.hop_length / self.info.sample_rate
+    def stream_seconds(self) -> float:
+        """Stream time reached by the audio fed so far, gaps included."""
+        rate = self.resampler.rate if self.resampler else self.sample_rate
+        return self.clock_s + self.samples_in / rate
 
     def feed(self, samples: np.ndarray, rate: int | None = None) -> list[Event]:
         """Audio (n,) or (n, channels), float in [-1, 1] or int16, at ``rate`` Hz → new events."""
@@ -71,7 +75,19 @@ class Spotter:
             if self.resampler is not None and self.engine.frames_done:
                 raise SpotterError("the sample rate changed mid-stream; call reset() first")
             self.resampler = Resampler(rate, self.sample_rate)
-        return self.feed_model_rate(self.resampler(to_mono_float(samples)))
+        mono = to_mono_float(samples)
+        self.samples_in += len(mono)
+        return self.feed_model_rate(self.resampler(mono))
+
+    def skip(self, seconds: float) -> list[Event]:
+        """A gap in the stream: ``seconds`` of audio were lost (a consumer that fell behind, a
+        device that went away). Decides what is pending, forgets the context and moves the
+        clock on, so that later events keep true stream times."""
+        position = self.stream_seconds + seconds
+        events = self.flush()
+        self.reset()
+        self.clock_s = position
+        return events
 
     def stream_file(self, path: Path, pad_s: float = 0.0) -> Iterator[Event]:
         """A new stream from an audio file (``pad_s`` of silence before and after it), read
@@ -102,6 +118,7 @@ class Spotter:
         self.engine.reset()
         self.detector.reset()
         self.resampler = None
+        self.clock_s, self.samples_in = 0.0, 0
 
     def feed_model_rate(self, samples: np.ndarray) -> list[Event]:
         posteriors, energy = self.engine.process(samples)
@@ -117,8 +134,8 @@ class Spotter:
             digit=WORDS.index(label) if label in WORDS else detection.label,
             word=label,
             score=round(detection.score, 4),
-            start=round(max(detection.start_frame * hop_s + hop_s - window_s, 0.0), 3),
-            end=round((detection.end_frame + 1) * hop_s, 3),
-            time=round((detection.decision_frame + 1) * hop_s, 3),
+            start=round(self.clock_s + max(detection.start_frame * hop_s + hop_s - window_s, 0), 3),
+            end=round(self.clock_s + (detection.end_frame + 1) * hop_s, 3),
+            time=round(self.clock_s + (detection.decision_frame + 1) * hop_s, 3),
             source=self.source,
         )

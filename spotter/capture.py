@@ -1,14 +1,27 @@
-"""Microphone capture through PortAudio (sounddevice): callback → ring buffer."""
+"""Microphone capture through PortAudio (sounddevice): callback → ring buffer.
+
+The device is opened at 16 kHz when it supports it, else at its native rate (the Spotter then
+resamples with soxr); mono is one chosen channel or the mean of the channels it delivers.
+"""
 
 from __future__ import annotations
 
-import sys
+import logging
+import time
 from typing import Any
 
 import numpy as np
 
 from spotter.errors import SpotterError
-from spotter.ring_buffer import RingBuffer
+from spotter.ring_buffer import Gap, RingBuffer
+
+log = logging.getLogger("spotter")
+
+STALL_S = 2.0  # no audio for this long from a running stream: the device is gone
+
+
+class DeviceLost(SpotterError):
+    """The input stream died or stalled (device unplugged, sound server restarted)."""
 
 
 def sounddevice() -> Any:
@@ -17,6 +30,14 @@ def sounddevice() -> Any:
     except OSError as exc:  # the PortAudio library itself is missing
         raise SpotterError(f"PortAudio is not available ({exc}); install libportaudio2") from exc
     return sd
+
+
+def rescan_devices() -> None:
+    """Make PortAudio enumerate the devices again (it lists them once, when it starts); this
+    stops every open stream of the process."""
+    sd = sounddevice()
+    sd._terminate()
+    sd._initialize()
 
 
 def input_devices() -> list[dict]:
@@ -36,8 +57,8 @@ def input_devices() -> list[dict]:
     ]
 
 
-def resolve_device(device: str | None) -> int | None:
-    """``None`` (system default), an index, or a case-insensitive name substring → device index."""
+def resolve_device(device: str | None) -> dict:
+    """``None`` (system default), an index, or a case-insensitive name substring → the device."""
     devices = input_devices()
     if not devices:
         raise SpotterError(
@@ -45,49 +66,93 @@ def resolve_device(device: str | None) -> int | None:
             "server running? see 'spotter devices')"
         )
     if device is None:
-        return None
+        try:
+            default = sounddevice().query_devices(kind="input")
+        except Exception as exc:
+            raise SpotterError(f"no default input device ({exc}); pick one with --device") from exc
+        return next((d for d in devices if d["name"] == default["name"]), devices[0])
     if device.isdigit():
-        if any(d["index"] == int(device) for d in devices):
-            return int(device)
-        raise SpotterError(f"no input device with index {device} (see 'spotter devices')")
+        matches = [d for d in devices if d["index"] == int(device)]
+        if not matches:
+            raise SpotterError(f"no input device with index {device} (see 'spotter devices')")
+        return matches[0]
     matches = [d for d in devices if device.lower() in d["name"].lower()]
     if not matches:
         raise SpotterError(f"no input device matching {device!r} (see 'spotter devices')")
-    return matches[0]["index"]
+    return matches[0]
 
 
 class Microphone:
-    """Captures mono float32 audio into a ring buffer; ``read()`` returns what has arrived.
+    """Captures one input device into a ring buffer; ``read()`` returns mono float32 audio.
 
-    The callback copies the first channel into the preallocated ring buffer and does nothing
-    else; overflows inside PortAudio and in the ring buffer are both counted.
+    device: index or name substring (None: the system default). rate: None for 16 kHz when
+    the device supports it, else its default rate. channel: 1-based channel to keep (None: mono
+    from the device if it offers it, else the mean of the channels it delivers).
+
+    The callback copies the frames into the preallocated ring buffer and does nothing else;
+    overflows inside PortAudio and in the ring buffer are both counted.
     """
 
     def __init__(
-        self, device: str | None = None, rate: int = 16000, buffer_s: float = 10.0, block: int = 160
+        self,
+        device: str | None = None,
+        rate: int | None = None,
+        channel: int | None = None,
+        buffer_s: float = 10.0,
+        preferred_rate: int = 16000,
     ) -> None:
         self.sd = sounddevice()
-        self.device = resolve_device(device)
-        self.rate = rate
-        self.ring = RingBuffer(int(buffer_s * rate))
+        self.info = resolve_device(device)
+        self.asked = device
+        self.channel = channel
+        if channel is not None and not 1 <= channel <= self.info["channels"]:
+            raise SpotterError(
+                f"--channel {channel}: {self.info['name']} has {self.info['channels']} channel(s)"
+            )
+        # channel 1 of a stereo device is its left side, not the device's own mono mix
+        self.channels = min(max(channel, 2), self.info["channels"]) if channel else self.mono()
+        self.rate = rate or self.supported_rate(preferred_rate)
+        self.ring = RingBuffer(int(buffer_s * self.rate), self.channels)
         self.input_overflows = 0
         self.reported_dropped = self.reported_overflows = 0
+        self.last_audio = time.monotonic()
         try:
             self.stream = self.sd.InputStream(
-                device=self.device,
-                samplerate=rate,
-                channels=1,
+                device=self.info["index"],
+                samplerate=self.rate,
+                channels=self.channels,
                 dtype="float32",
-                blocksize=block,
+                blocksize=self.rate // 100,
                 callback=self.callback,
             )
         except Exception as exc:
-            raise SpotterError(f"cannot open input device {device or 'default'}: {exc}") from exc
+            raise SpotterError(f"cannot open input device {self.info['name']}: {exc}") from exc
+
+    def accepts(self, channels: int, rate: float) -> bool:
+        try:
+            self.sd.check_input_settings(
+                device=self.info["index"], channels=channels, samplerate=rate, dtype="float32"
+            )
+        except Exception:
+            return False
+        return True
+
+    def mono(self) -> int:
+        """Channels to open for a mono mix: one if the device mixes itself, else the fewest."""
+        native = self.info["default_samplerate"]
+        return next((n for n in (1, 2) if self.accepts(n, native)), self.info["channels"])
+
+    def supported_rate(self, preferred: int) -> int:
+        if self.accepts(self.channels, preferred):
+            return preferred
+        native = int(self.info["default_samplerate"])
+        log.info("%s does not take %d Hz: capturing at %d Hz", self.info["name"], preferred, native)
+        return native
 
     def callback(self, indata: np.ndarray, frames: int, time: Any, status: Any) -> None:
         if status.input_overflow:
             self.input_overflows += 1
-        self.ring.write(indata[:, 0])
+        self.ring.write(indata)
 
     def __enter__(self) -> Microphone:
         try:
@@ -95,42 +160,54 @@ class Microphone:
         except self.sd.PortAudioError as exc:
             self.stream.close()
             raise SpotterError(f"cannot start input device {self.name}: {exc}") from exc
+        self.last_audio = time.monotonic()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.stream.stop()
-        self.stream.close()
+        try:
+            self.stream.stop()
+            self.stream.close()
+        except self.sd.PortAudioError as error:  # a stream whose device is gone
+            log.debug("closing the input stream: %s", error)
 
     @property
     def name(self) -> str:
-        """The name of the device actually opened (the system default when none was asked for)."""
-        return str(self.sd.query_devices(self.stream.device)["name"])
+        return str(self.info["name"])
 
-    def read(self, timeout: float = 0.1) -> np.ndarray:
-        return self.ring.read(timeout)
+    def describe(self) -> str:
+        mono = f"channel {self.channel}" if self.channel else f"{self.channels} channel(s) mixed"
+        return f"{self.name} at {self.rate} Hz, {mono}"
 
-    @property
-    def active(self) -> bool:
-        return bool(self.stream.active)
+    def read(self, timeout: float = 0.1) -> tuple[np.ndarray, list[Gap]]:
+        """Mono float32 audio captured since the last read, and the gaps (dropped audio) in it.
+        Raises DeviceLost when the stream has died or delivered nothing for STALL_S."""
+        frames, gaps = self.ring.read(timeout)
+        now = time.monotonic()
+        if len(frames) or gaps:
+            self.last_audio = now
+        elif not self.stream.active:
+            raise DeviceLost(f"the input stream of {self.name} stopped")
+        elif now - self.last_audio > STALL_S:
+            raise DeviceLost(f"no audio from {self.name} for {now - self.last_audio:.1f} s")
+        if self.channel:
+            return frames[:, self.channel - 1], gaps
+        return (frames[:, 0] if self.channels == 1 else frames.mean(axis=1)), gaps
 
     def report_losses(self) -> None:
-        """Say on stderr, once each, how much audio was lost since the last call: samples the
+        """Say on stderr, once each, how much audio was lost since the last call: frames the
         ring buffer dropped (the consumer fell behind) and PortAudio input overflows."""
         dropped, overflows = self.ring.dropped, self.input_overflows
         if dropped > self.reported_dropped:
-            print(
-                f"spotter: warning: processing fell behind, dropped "
-                f"{(dropped - self.reported_dropped) / self.rate:.3f} s of audio "
-                f"({dropped / self.rate:.3f} s in total)",
-                file=sys.stderr,
-                flush=True,
+            log.warning(
+                "processing fell behind, dropped %.3f s of audio (%.3f s in total)",
+                (dropped - self.reported_dropped) / self.rate,
+                dropped / self.rate,
             )
         if overflows > self.reported_overflows:
-            print(
-                f"spotter: warning: the input device overflowed "
-                f"{overflows - self.reported_overflows} time(s) ({overflows} in total): "
-                "audio was lost before spotter saw it",
-                file=sys.stderr,
-                flush=True,
+            log.warning(
+                "the input device overflowed %d time(s) (%d in total): audio was lost before "
+                "spotter saw it",
+                overflows - self.reported_overflows,
+                overflows,
             )
         self.reported_dropped, self.reported_overflows = dropped, overflows

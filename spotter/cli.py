@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import json
+import logging
 import os
 import signal
 import sys
@@ -49,6 +50,26 @@ ThresholdOption = Annotated[
 FormatOption = Annotated[
     Format, typer.Option("--format", "-f", help="jsonl for programs, text for people.")
 ]
+VerboseOption = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Also log details (device settings, retries).")
+]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Log errors only.")]
+
+
+class LogFormat(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        level = "" if record.levelno == logging.INFO else f"{record.levelname.lower()}: "
+        return f"spotter: {level}{record.getMessage()}"
+
+
+def configure_logging(verbose: bool, quiet: bool) -> None:
+    """Logs to stderr, one line each: errors only (quiet), info (default) or debug (verbose)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(LogFormat())
+    logger = logging.getLogger("spotter")
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.ERROR if quiet else logging.DEBUG if verbose else logging.INFO)
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -109,32 +130,62 @@ def listen(
             "--stdin", help="Read raw s16le mono audio from stdin instead of a microphone."
         ),
     ] = False,
-    rate: Annotated[int, typer.Option(help="Sample rate of --stdin audio.")] = 16000,
+    rate: Annotated[
+        int | None,
+        typer.Option(
+            help="Sample rate: of --stdin audio (default 16000), or to capture at "
+            "(default: 16000 if the device takes it, else its own rate).",
+            show_default=False,
+        ),
+    ] = None,
+    channel: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Microphone channel to use, 1 = first (default: mono from the device, else "
+            "the mean of its channels).",
+            show_default=False,
+        ),
+    ] = None,
     list_devices: Annotated[
         bool, typer.Option("--list-devices", help="List input devices and exit.")
     ] = False,
     model: ModelOption = None,
     threshold: ThresholdOption = None,
     fmt: FormatOption = Format.jsonl,
+    verbose: VerboseOption = False,
+    quiet: QuietOption = False,
 ) -> None:
-    """Listen live (microphone, or --stdin) and print events until SIGINT/SIGTERM (exit 0)."""
+    """Listen live (microphone, or --stdin) and print events until SIGINT/SIGTERM (exit 0).
+
+    A microphone that goes away (unplugged, sound server restarted) is waited for and reopened;
+    audio lost meanwhile counts as time in the event clock."""
     if list_devices:
         devices()
         return
-    from spotter.capture import Microphone
-    from spotter.listener import listen_pipe, microphone_events
+    from spotter.listener import MicrophoneSettings, listen_pipe, microphone_session
+    from spotter.resample import MAX_RATE, MIN_RATE
 
+    if rate is not None and not MIN_RATE <= rate <= MAX_RATE:
+        raise fail(f"--rate must be {MIN_RATE}-{MAX_RATE} Hz, got {rate}")
+    if stdin and (device is not None or channel is not None):
+        raise fail("--device and --channel are for a microphone, not --stdin")
+    configure_logging(verbose, quiet)
     spotter = load(model, threshold, "stdin" if stdin else "mic")
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
+    if stdin:
+        events = listen_pipe(spotter, sys.stdin.buffer, rate or 16000, stop)
+    else:
+        settings = MicrophoneSettings(device, rate, channel)
+        try:
+            mic = settings.open()
+        except SpotterError as exc:
+            raise fail(str(exc)) from None
+        events = microphone_session(spotter, mic, settings, stop)
     try:
-        if stdin:
-            emit(listen_pipe(spotter, sys.stdin.buffer, rate, stop), fmt)
-            return
-        with Microphone(device, rate=spotter.sample_rate) as mic:
-            print(f"spotter: listening on {mic.name} (Ctrl-C to stop)", file=sys.stderr, flush=True)
-            emit(microphone_events(spotter, mic, stop), fmt)
+        emit(events, fmt)
     except SpotterError as exc:
         raise fail(str(exc), 1) from None
 

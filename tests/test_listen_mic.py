@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import select
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import REPO, fsdd_clip, pad
+import soxr
+from conftest import REPO, fsdd_clip, pad, run_spotter
 from virtual_mic import VirtualMic
 
 pytestmark = pytest.mark.skipif(
@@ -21,18 +24,28 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def wait_for_stderr(proc: subprocess.Popen, text: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    seen = b""
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stderr], [], [], 0.2)
-        if ready:
-            seen += proc.stderr.read1(4096)
-            if text.encode() in seen:
-                return
-        if proc.poll() is not None:
-            break
-    raise AssertionError(f"spotter listen never printed {text!r}; stderr: {seen.decode()}")
+class Stderr:
+    """Everything a running process has written to stderr so far, read without blocking."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.proc, self.seen = proc, b""
+
+    def wait_for(self, text: str, timeout: float = 30.0, after: int = 0) -> int:
+        """Wait until ``text`` appears at or after byte ``after``; return where it ends."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.seen.find(text.encode(), after)
+            if found >= 0:
+                return found + len(text)
+            ready, _, _ = select.select([self.proc.stderr], [], [], 0.2)
+            if ready:
+                self.seen += self.proc.stderr.read1(4096)
+            elif self.proc.poll() is not None:
+                break
+        raise AssertionError(f"never printed {text!r}; stderr: {self.seen.decode()}")
+
+    def rest(self, tail: bytes) -> str:
+        return (self.seen + tail).decode()
 
 
 LIBRARY_LISTENER = """
@@ -64,9 +77,8 @@ def spoken_five(tmp_path_factory):
     return wav
 
 
-def speak_into(mic, wav, command: list[str], finish) -> tuple[bytes, bytes]:
-    """Start ``command`` on the virtual mic, play ``wav`` once it listens, then ``finish(proc)``
-    (which must end it and return ``communicate()``'s output)."""
+def start(mic, command: list[str]) -> tuple[subprocess.Popen, Stderr]:
+    """``command`` on the virtual mic, once it says it is listening."""
     proc = subprocess.Popen(
         command,
         env=mic.env,
@@ -75,17 +87,36 @@ def speak_into(mic, wav, command: list[str], finish) -> tuple[bytes, bytes]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+    stderr = Stderr(proc)
     try:
-        wait_for_stderr(proc, "listening")
+        stderr.wait_for("listening")
+    except BaseException:
+        proc.kill()
+        raise
+    return proc, stderr
+
+
+def speak_into(mic, wav, command: list[str], finish, before=None) -> tuple[bytes, str]:
+    """Start ``command`` on the virtual mic, call ``before(proc, stderr)`` if given, play ``wav``,
+    then ``finish(proc)`` (which must end it and return ``communicate()``'s output);
+    → stdout, all of stderr."""
+    proc, stderr = start(mic, command)
+    try:
+        if before:
+            before(proc, stderr)
         time.sleep(0.5)
         mic.play(wav)
         time.sleep(1.5)
-        stdout, stderr = finish(proc)
+        stdout, tail = finish(proc)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 0, stderr.decode()
-    return stdout, stderr
+    assert proc.returncode == 0, stderr.rest(tail)
+    return stdout, stderr.rest(tail)
+
+
+def events_of(stdout: bytes) -> list[dict]:
+    return [json.loads(line) for line in stdout.decode().splitlines()]
 
 
 def interrupt(proc: subprocess.Popen) -> tuple[bytes, bytes]:
@@ -95,7 +126,7 @@ def interrupt(proc: subprocess.Popen) -> tuple[bytes, bytes]:
 
 def test_spoken_digit_into_the_microphone_comes_out_as_an_event(mic, spoken_five):
     stdout, _ = speak_into(mic, spoken_five, [sys.executable, "-m", "spotter", "listen"], interrupt)
-    events = [json.loads(line) for line in stdout.decode().splitlines()]
+    events = events_of(stdout)
     assert [e["digit"] for e in events] == [5]
     assert events[0]["source"] == "mic"
 
@@ -132,14 +163,14 @@ from spotter.capture import Microphone
 
 with Microphone(rate=16000, buffer_s=0.2) as mic:
     time.sleep(1.0)  # a consumer that falls behind: 1 s of audio into a 0.2 s ring buffer
-    kept = len(mic.read(0))
+    audio, gaps = mic.read(0)
     mic.report_losses()
     mic.report_losses()  # nothing new: says nothing
-print(kept)
+print(len(audio), sum(g.frames for g in gaps), min(g.offset for g in gaps), mic.ring.dropped)
 """
 
 
-def test_audio_lost_to_a_slow_consumer_is_counted_and_reported(mic):
+def test_audio_lost_to_a_slow_consumer_is_counted_reported_and_placed(mic):
     result = subprocess.run(
         [sys.executable, "-c", SLOW_CONSUMER],
         env=mic.env,
@@ -149,8 +180,87 @@ def test_audio_lost_to_a_slow_consumer_is_counted_and_reported(mic):
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert int(result.stdout) == 3200  # the ring buffer keeps what fits, drops the newest
+    kept, lost, first_gap_at, dropped = map(int, result.stdout.split())
+    assert kept == 3200  # the ring buffer keeps what fits, drops the newest
+    assert first_gap_at == 3200 and lost == dropped  # every lost frame is placed after them
     warnings = [line for line in result.stderr.splitlines() if "fell behind" in line]
     assert len(warnings) == 1
     dropped_s = float(warnings[0].split("dropped ")[1].split(" s")[0])
-    assert 0.6 < dropped_s < 1.0
+    assert dropped_s == pytest.approx(dropped / 16000, abs=0.001) and 0.6 < dropped_s < 1.0
+
+
+def resampled(path, rate: int, folder, channel_of: int = 0) -> str:
+    """``path`` at ``rate``; with ``channel_of`` = 2 as the right channel of a stereo WAV whose
+    left channel is silent."""
+    audio, source_rate = sf.read(path, dtype="float32")
+    audio = soxr.resample(audio, source_rate, rate).astype(np.float32)
+    if channel_of:
+        silent = np.zeros_like(audio)
+        audio = np.stack([silent, audio] if channel_of == 2 else [audio, silent], axis=1)
+    out = folder / f"{rate}-{channel_of}.wav"
+    sf.write(out, audio, rate)
+    return str(out)
+
+
+def listen_command(*options: str) -> list[str]:
+    return [sys.executable, "-m", "spotter", "listen", *options]
+
+
+@pytest.mark.parametrize("rate", [16000, 48000])
+def test_digits_spoken_into_the_microphone_come_out_in_order_and_in_time(
+    rate, heldout_sequence, tmp_path
+):
+    path, digits = heldout_sequence
+    with VirtualMic(rate=rate) as mic:
+        stdout, stderr = speak_into(
+            mic, resampled(path, rate, tmp_path), listen_command("--rate", str(rate)), interrupt
+        )
+    events = events_of(stdout)
+    assert [e["digit"] for e in events] == digits
+    assert f"at {rate} Hz" in stderr
+    from_file = events_of(run_spotter("detect", str(path)).stdout)
+    offsets = [live["end"] - filed["end"] for live, filed in zip(events, from_file, strict=True)]
+    assert max(offsets) - min(offsets) < 0.03  # the live clock runs with the audio
+
+
+def test_channel_picks_one_side_of_a_stereo_microphone(heldout_sequence, tmp_path):
+    path, digits = heldout_sequence
+    right_only = resampled(path, 16000, tmp_path, channel_of=2)
+    with VirtualMic(rate=16000, channels=2) as mic:
+        right, stderr = speak_into(mic, right_only, listen_command("--channel", "2"), interrupt)
+        left, _ = speak_into(mic, right_only, listen_command("--channel", "1"), interrupt)
+    assert [e["digit"] for e in events_of(right)] == digits
+    assert "channel 2" in stderr
+    assert events_of(left) == []
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_listen_waits_for_a_lost_device_and_resumes(heldout_sequence, spoken_five, tmp_path):
+    path, digits = heldout_sequence
+    outage = {}
+
+    def lose_the_device(proc, stderr):
+        time.sleep(0.5)
+        mic.play(spoken_five)
+        time.sleep(1.0)
+        mic.kill_server()
+        outage["lost"] = stderr.wait_for("waiting for the device")
+        cpu_before = cpu_seconds(proc.pid)
+        time.sleep(3.0)
+        outage["cpu"] = cpu_seconds(proc.pid) - cpu_before
+        mic.restart_server()
+        outage["back"] = stderr.wait_for("is back", after=outage["lost"])
+        stderr.wait_for("listening", after=outage["back"])
+
+    with VirtualMic(rate=16000) as mic:
+        stdout, _ = speak_into(
+            mic, resampled(path, 16000, tmp_path), listen_command(), interrupt, lose_the_device
+        )
+    events = events_of(stdout)
+    assert [e["digit"] for e in events] == [5, *digits]
+    assert events[1]["start"] - events[0]["end"] > 3.0  # the outage counts as stream time
+    assert outage["cpu"] < 0.5  # waiting for the device does not spin

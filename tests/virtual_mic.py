@@ -51,18 +51,22 @@ class VirtualMic:
         self,
         rate: int = 16000,
         *,
+        channels: int = 1,
         sink_name: str = "vmic",
         startup_timeout: float = 10.0,
     ) -> None:
         """Configure the mic (nothing starts until ``__enter__``).
 
         Args:
-            rate: sample rate of the null sink and its monitor, in Hz (mono).
+            rate: sample rate of the null sink and its monitor, in Hz.
+            channels: channels of the sink and its monitor (a stereo WAV played into a
+                stereo mic keeps left and right apart).
             sink_name: name of the null sink; the mic is ``<sink_name>.monitor``.
             startup_timeout: seconds allowed for the server to answer and for
                 its monitor to deliver audio.
         """
         self.rate = rate
+        self.channels = channels
         self.sink = sink_name
         self.source = f"{sink_name}.monitor"
         self.startup_timeout = startup_timeout
@@ -197,7 +201,8 @@ class VirtualMic:
                     "--exit-idle-time=-1",
                     "--disallow-exit",
                     "--load=module-native-protocol-unix auth-anonymous=1",
-                    f"--load=module-null-sink sink_name={self.sink} rate={self.rate} channels=1",
+                    f"--load=module-null-sink sink_name={self.sink} rate={self.rate} "
+                    f"channels={self.channels}",
                 ],
                 env=self.env,
                 stdin=subprocess.DEVNULL,
