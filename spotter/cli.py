@@ -147,6 +147,14 @@ def listen(
             show_default=False,
         ),
     ] = None,
+    buffer: Annotated[
+        float,
+        typer.Option(
+            min=0.1,
+            help="Seconds of microphone audio held while processing catches up (64 KB per "
+            "second at 16 kHz); audio beyond it is dropped and reported.",
+        ),
+    ] = 10.0,
     list_devices: Annotated[
         bool, typer.Option("--list-devices", help="List input devices and exit.")
     ] = False,
@@ -178,7 +186,7 @@ def listen(
     if stdin:
         events = listen_pipe(spotter, sys.stdin.buffer, rate or 16000, stop)
     else:
-        settings = MicrophoneSettings(device, rate, channel)
+        settings = MicrophoneSettings(device, rate, channel, buffer)
         try:
             mic = settings.open()
         except SpotterError as exc:

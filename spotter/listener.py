@@ -32,14 +32,16 @@ RETRY_S = (0.5, 1.0, 2.0, 4.0, 8.0)  # waits between attempts to reopen a lost d
 @dataclass(frozen=True)
 class MicrophoneSettings:
     """What to open: device (index or name substring; None = default), rate (None = 16 kHz or
-    the device's own), channel (1-based; None = mono or the mean of the channels)."""
+    the device's own), channel (1-based; None = mono or the mean of the channels), buffer_s
+    (audio held while processing catches up)."""
 
     device: str | None = None
     rate: int | None = None
     channel: int | None = None
+    buffer_s: float = 10.0
 
     def open(self) -> Microphone:
-        return Microphone(self.device, self.rate, self.channel)
+        return Microphone(self.device, self.rate, self.channel, self.buffer_s)
 
 
 def listen_microphone(

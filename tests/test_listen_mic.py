@@ -97,15 +97,16 @@ def start(mic, command: list[str]) -> tuple[subprocess.Popen, Stderr]:
 
 
 def speak_into(mic, wav, command: list[str], finish, before=None) -> tuple[bytes, str]:
-    """Start ``command`` on the virtual mic, call ``before(proc, stderr)`` if given, play ``wav``,
-    then ``finish(proc)`` (which must end it and return ``communicate()``'s output);
+    """Start ``command`` on the virtual mic, call ``before(proc, stderr)`` if given, play ``wav``
+    (if any), then ``finish(proc)`` (which must end it and return ``communicate()``'s output);
     → stdout, all of stderr."""
     proc, stderr = start(mic, command)
     try:
         if before:
             before(proc, stderr)
-        time.sleep(0.5)
-        mic.play(wav)
+        if wav:
+            time.sleep(0.5)
+            mic.play(wav)
         time.sleep(1.5)
         stdout, tail = finish(proc)
     finally:
@@ -264,3 +265,41 @@ def test_listen_waits_for_a_lost_device_and_resumes(heldout_sequence, spoken_fiv
     assert [e["digit"] for e in events] == [5, *digits]
     assert events[1]["start"] - events[0]["end"] > 3.0  # the outage counts as stream time
     assert outage["cpu"] < 0.5  # waiting for the device does not spin
+
+
+def test_a_cpu_hog_drops_audio_which_is_reported_and_kept_in_the_clock(spoken_five):
+    """`listen` at the lowest CPU priority (SCHED_IDLE) shares one core with two busy loops
+    for 3 s: more audio piles up than its 0.5 s ring buffer holds. The loss is reported, and
+    the digits before and after it are heard with the true time between them."""
+    core = str(min(os.sched_getaffinity(0)))
+    starved = ["taskset", "-c", core, "chrt", "--idle", "0"]
+    plays = []
+
+    def hog_the_cpu(proc, stderr):
+        time.sleep(0.5)
+        mic.play(spoken_five)
+        plays.append(time.monotonic())
+        hogs = [
+            subprocess.Popen(["taskset", "-c", core, sys.executable, "-c", "while True: pass"])
+            for _ in range(2)
+        ]
+        time.sleep(3.0)
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+        time.sleep(1.0)
+        mic.play(spoken_five)
+        plays.append(time.monotonic())
+
+    with VirtualMic(rate=16000) as mic:
+        command = [*starved, *listen_command("--buffer", "0.5")]
+        stdout, stderr = speak_into(mic, None, command, interrupt, hog_the_cpu)
+    dropped = [
+        float(line.split("dropped ")[1].split(" s")[0])
+        for line in stderr.splitlines()
+        if "fell behind" in line
+    ]
+    assert sum(dropped) > 0.5, stderr
+    events = events_of(stdout)
+    assert [e["digit"] for e in events] == [5, 5]
+    assert events[1]["end"] - events[0]["end"] == pytest.approx(plays[1] - plays[0], abs=0.2)
