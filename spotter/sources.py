@@ -6,7 +6,10 @@ Training and evaluation also read short clips whole at 16 kHz, and build noise b
 
 from __future__ import annotations
 
+import os
+import struct
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -19,30 +22,87 @@ from spotter.resample import SAMPLE_RATE, resample_whole
 BLOCK_FRAMES = 16000
 
 
+@contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """libsndfile's decoders (mpg123 for MP3) print notes straight to file descriptor 2; this
+    keeps spotter's stderr to one line per problem. Never yields to other code while active."""
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def open_audio(path: Path) -> sf.SoundFile:
     if not path.exists():
         raise SpotterError("no such file")
     if path.is_dir():
         raise SpotterError("is a directory")
+    if not path.stat().st_size:
+        raise SpotterError("not a readable audio file (file is empty)")
     try:
-        audio = sf.SoundFile(path)
+        with native_stderr_silenced():
+            return sf.SoundFile(path)
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-        detail = str(exc).split(": ", 1)[-1] if path.stat().st_size else "file is empty"
+        detail = str(exc).split(": ", 1)[-1]
+        if "does not exist" in detail or "not recognised" in detail.lower():  # it does exist
+            detail = "format not recognised; spotter reads what libsndfile reads: WAV, FLAC, "
+            detail += "Ogg Vorbis/Opus, MP3, AIFF, ..."
         raise SpotterError(f"not a readable audio file ({detail})") from exc
-    if audio.frames == 0:
-        audio.close()
-        raise SpotterError("contains no audio samples")
-    return audio
 
 
-def read_file(path: Path, block: int = BLOCK_FRAMES) -> Iterator[tuple[np.ndarray, int]]:
-    """Blocks of (n, channels) float32 samples and the file's sample rate."""
+def read_file(path: Path, block_s: float = 0.5) -> Iterator[tuple[np.ndarray, int]]:
+    """Blocks of ``block_s`` seconds, (n, channels) float32, and the file's sample rate. A
+    corrupt block ends the file with SpotterError (so short blocks keep more of a damaged
+    file); so does a file that holds less audio than its header promises, after its blocks."""
     with open_audio(path) as audio:
-        try:
-            for data in audio.blocks(blocksize=block, dtype="float32", always_2d=True):
-                yield data, audio.samplerate
-        except (sf.LibsndfileError, RuntimeError) as exc:
-            raise SpotterError(f"audio data is corrupt or truncated ({exc})") from exc
+        block = max(int(audio.samplerate * block_s), 1)
+        frames = 0
+        while True:
+            try:
+                with native_stderr_silenced():
+                    data = audio.read(block, dtype="float32", always_2d=True)
+            except (sf.LibsndfileError, RuntimeError) as exc:
+                raise SpotterError(f"audio data is corrupt or truncated ({exc})") from exc
+            if not len(data):
+                break
+            frames += len(data)
+            yield data, audio.samplerate
+        if not frames:
+            raise SpotterError("no audio samples could be read (empty, or cut short)")
+        promised = wav_frames_promised(path, audio.channels) if audio.format == "WAV" else None
+        if promised is not None and promised > frames:
+            raise SpotterError(
+                f"audio data is truncated: the header promises {promised / audio.samplerate:.2f}"
+                f" s, the file holds {frames / audio.samplerate:.2f} s"
+            )
+
+
+def wav_frames_promised(path: Path, channels: int) -> int | None:
+    """Frames that a RIFF/WAVE header's data chunk declares; None when it declares no real size
+    (streaming writers leave 0 or 0xFFFFFFFF) or the header cannot be parsed."""
+    with path.open("rb") as file:
+        head = file.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        block_align = None
+        while chunk := file.read(8):
+            if len(chunk) < 8:
+                return None
+            kind, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if kind == b"fmt ":
+                fmt = file.read(size + size % 2)
+                block_align = struct.unpack("<H", fmt[12:14])[0] if len(fmt) >= 14 else None
+            elif kind == b"data":
+                if not block_align or size in (0, 0xFFFFFFFF) or block_align % channels:
+                    return None
+                return size // block_align
+            else:
+                file.seek(size + size % 2, os.SEEK_CUR)
+    return None
 
 
 def read_raw_s16le(stream: BinaryIO, block: int = BLOCK_FRAMES) -> Iterator[np.ndarray]:

@@ -152,7 +152,7 @@ def test_a_device_that_does_not_exist_is_a_one_line_error(mic):
         capture_output=True,
         timeout=60,
     )
-    assert result.returncode != 0
+    assert result.returncode == 2
     assert result.stderr.decode().strip().splitlines() == [
         "spotter: error: no input device matching 'no-such-mic' (see 'spotter devices')"
     ]
