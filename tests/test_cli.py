@@ -10,6 +10,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 import soundfile as sf
 from conftest import REPO, fsdd_clip, pad, run_spotter
 
@@ -144,6 +145,25 @@ def test_sigterm_ends_listen_cleanly_and_keeps_events(heldout_sequence):
     proc.stdin.close() if not proc.stdin.closed else None
     assert proc.returncode == 0, stderr
     assert [e["digit"] for e in events_of(stdout)] == digits
+
+
+@pytest.mark.parametrize("command", ["detect", "listen"])
+def test_a_closed_stdout_ends_quietly_with_exit_0(heldout_sequence, command):
+    """`spotter listen | head -1`: the reader goes away after the first event."""
+    path, digits = heldout_sequence
+    audio, rate = sf.read(path, dtype="int16")
+    args = [str(path)] * 20 if command == "detect" else ["--stdin", "--rate", str(rate)]
+    shell = f"{sys.executable} -m spotter {command} {' '.join(args)} | head -1"
+    proc = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", shell],
+        input=audio.tobytes() * 20,
+        capture_output=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stderr == b""
+    assert [e["digit"] for e in events_of(proc.stdout)] == digits[:1]
 
 
 def test_help_lists_the_commands():
