@@ -12,6 +12,7 @@ PACKAGES=(
   espeak-ng          # speech synthesis: training voices, eval sentences, test clips
   sox                # audio conversion
   jq                 # JSON Lines in the scripts (scripts/score-fsdd.sh)
+  systemd            # systemd-analyze checks the example service unit (tests)
 )
 # Debian's own python3 makes virtual environments only with python3-venv (ensurepip).
 python3 -c "import ensurepip" 2>/dev/null || PACKAGES+=(python3-venv)
