@@ -158,6 +158,15 @@ def test_a_device_that_does_not_exist_is_a_one_line_error(mic):
     ]
 
 
+def test_a_channel_the_device_does_not_have_is_a_one_line_error(mic):
+    result = subprocess.run(
+        listen_command("--channel", "64"), env=mic.env, cwd=REPO, capture_output=True, timeout=60
+    )
+    assert result.returncode == 2
+    [line] = result.stderr.decode().strip().splitlines()
+    assert line.startswith("spotter: error: --channel 64: ") and "channel(s)" in line
+
+
 SLOW_CONSUMER = """
 import time
 from spotter.capture import Microphone
