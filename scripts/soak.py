@@ -123,10 +123,18 @@ def soak_detect(path: Path) -> tuple[list[dict], dict]:
     return events, {
         "exit_code": proc.returncode,
         "wall_s": round(time.monotonic() - started, 1),
-        "rss_mb_start": round(loaded[0], 1),
-        "rss_mb_end": round(loaded[-1], 1),
-        "rss_mb_max": round(max(loaded), 1),
-        "rss_samples": len(samples),
+        **rss_summary(loaded),
+    }
+
+
+def rss_summary(samples: list[float]) -> dict:
+    """Start, end and peak RSS, and eleven samples evenly spread over the run."""
+    spread = [samples[round(i * (len(samples) - 1) / 10)] for i in range(11)]
+    return {
+        "rss_mb_start": round(samples[0], 1),
+        "rss_mb_end": round(samples[-1], 1),
+        "rss_mb_max": round(max(samples), 1),
+        "rss_mb_over_the_run": [round(x, 1) for x in spread],
     }
 
 
@@ -142,9 +150,7 @@ def soak_library(path: Path, chunk: int = 160) -> tuple[list[dict], dict]:
     events += [e.to_dict() for e in spotter.flush()]
     return events, {
         "wall_s": round(time.monotonic() - started, 1),
-        "rss_mb_start": round(rss[0], 1),
-        "rss_mb_end": round(rss[-1], 1),
-        "rss_mb_max": round(max(rss), 1),
+        **rss_summary(rss),
         "chunk_samples": chunk,
     }
 
