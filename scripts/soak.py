@@ -58,8 +58,8 @@ def usable_words(spotter: Spotter, lead_s: float = 1.0) -> list[Word]:
     return words
 
 
-def build(path: Path, minutes: float, every_s: float) -> list[dict]:
-    """Write the soak WAV; return the events it must give, in order."""
+def build(path: Path, minutes: float, every_s: float) -> list[tuple[int, float, float]]:
+    """Write the soak WAV; return the events it must give, in order: (digit, end, time)."""
     words = usable_words(Spotter.load())
     every = int(every_s * RATE) // HOP * HOP
     expected = []
@@ -71,21 +71,29 @@ def build(path: Path, minutes: float, every_s: float) -> list[dict]:
             block[: len(clip)] = clip
             out.write(block)
             start = k * every / RATE
-            expected.append(
-                {
-                    "digit": word.digit,
-                    "end": round(start + word.end, 3),
-                    "time": round(start + word.time, 3),
-                }
-            )
+            expected.append((word.digit, round(start + word.end, 3), round(start + word.time, 3)))
     return expected
 
 
-def mismatches(events: list[dict], expected: list[dict]) -> int:
-    """Events that are not exactly the expected ones (missing, extra or moved)."""
-    got = [(e["digit"], e["end"], e["time"]) for e in events]
-    want = [(e["digit"], e["end"], e["time"]) for e in expected]
-    return len(set(got) ^ set(want))
+class Check:
+    """Ticks off each event against the expected ones as it comes, keeping nothing else (so the
+    check itself does not grow the memory being measured)."""
+
+    def __init__(self, expected: list[tuple[int, float, float]]) -> None:
+        self.missing = set(expected)
+        self.events = self.extra = 0
+
+    def see(self, event: dict) -> None:
+        self.events += 1
+        key = (event["digit"], event["end"], event["time"])
+        if key in self.missing:
+            self.missing.remove(key)
+        else:
+            self.extra += 1
+
+    def result(self) -> dict:
+        """Events seen, and mismatches: expected events missing plus events not expected."""
+        return {"events": self.events, "mismatches": len(self.missing) + self.extra}
 
 
 def rss_mb(pid: int) -> float:
@@ -95,7 +103,7 @@ def rss_mb(pid: int) -> float:
     raise OSError(f"no VmRSS for process {pid}")
 
 
-def soak_detect(path: Path) -> tuple[list[dict], dict]:
+def soak_detect(path: Path, check: Check) -> dict:
     """`spotter detect` in a child process; its RSS sampled every 0.5 s."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "spotter", "detect", str(path)],
@@ -115,12 +123,13 @@ def soak_detect(path: Path) -> tuple[list[dict], dict]:
     sampler = threading.Thread(target=sample)
     started = time.monotonic()
     sampler.start()
-    lines = proc.stdout.read().splitlines()
+    for line in proc.stdout:
+        check.see(json.loads(line))
     proc.wait()
     sampler.join()
-    events = [json.loads(line) for line in lines]
     loaded = samples[2:] or samples  # from 1 s in: the model is loaded
-    return events, {
+    return {
+        **check.result(),
         "exit_code": proc.returncode,
         "wall_s": round(time.monotonic() - started, 1),
         **rss_summary(loaded),
@@ -138,17 +147,20 @@ def rss_summary(samples: list[float]) -> dict:
     }
 
 
-def soak_library(path: Path, chunk: int = 160) -> tuple[list[dict], dict]:
+def soak_library(path: Path, check: Check, chunk: int = 160) -> dict:
     """The library in this process, fed ``chunk`` samples at a time (a microphone's 10 ms)."""
     spotter = Spotter.load()
-    events, rss = [], []
+    rss = []
     started = time.monotonic()
     for block, rate in read_file(path, block_s=10.0):
         for i in range(0, len(block), chunk):
-            events += [e.to_dict() for e in spotter.feed(block[i : i + chunk], rate)]
+            for event in spotter.feed(block[i : i + chunk], rate):
+                check.see(event.to_dict())
         rss.append(rss_mb(os.getpid()))
-    events += [e.to_dict() for e in spotter.flush()]
-    return events, {
+    for event in spotter.flush():
+        check.see(event.to_dict())
+    return {
+        **check.result(),
         "wall_s": round(time.monotonic() - started, 1),
         **rss_summary(rss),
         "chunk_samples": chunk,
@@ -166,8 +178,7 @@ def main() -> None:
     expected = build(path, args.minutes, args.every)
     report = {"audio_s": args.minutes * 60, "digits": len(expected)}
     for name, run in (("detect", soak_detect), ("library", soak_library)):
-        events, stats = run(path)
-        report[name] = {**stats, "events": len(events), "mismatches": mismatches(events, expected)}
+        report[name] = run(path, Check(expected))
         print(name, json.dumps(report[name]), flush=True)
     (args.out / "report.json").write_text(json.dumps(report, indent=2))
     path.unlink()

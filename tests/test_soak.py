@@ -16,11 +16,10 @@ def test_events_of_a_long_stream_are_exactly_where_the_digits_are(tmp_path):
     expected = soak.build(path, minutes=2, every_s=3)
     assert len(expected) == 40
     for run in (soak.soak_detect, soak.soak_library):
-        events, _ = run(path)
-        assert soak.mismatches(events, expected) == 0
+        assert run(path, soak.Check(expected))["mismatches"] == 0
 
 
-def test_a_shifted_event_is_a_mismatch(tmp_path):
-    expected = [{"digit": 3, "end": 1.27, "time": 1.49}]
-    assert soak.mismatches([{"digit": 3, "end": 1.27, "time": 1.5}], expected) == 2
-    assert soak.mismatches([], expected) == 1
+def test_a_shifted_event_is_a_mismatch():
+    check = soak.Check([(3, 1.27, 1.49)])
+    check.see({"digit": 3, "end": 1.27, "time": 1.5})
+    assert check.result() == {"events": 1, "mismatches": 2}
