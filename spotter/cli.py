@@ -431,7 +431,7 @@ def data_synth(
     takes: Annotated[int, typer.Option(min=1, help="Takes per digit and voice.")] = 8,
     random_sentences: Annotated[
         int, typer.Option(min=0, help="Strings of random dictionary words (needs festival).")
-    ] = 6000,
+    ] = 1500,
     seed: Annotated[int, typer.Option(help="Seed for rates, pitches and voice choices.")] = 0,
     workers: Annotated[int, typer.Option(min=1, help="Parallel synthesis processes.")] = 2,
     max_voices: Annotated[
