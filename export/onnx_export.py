@@ -39,7 +39,7 @@ class StreamingStep(nn.Module):
         logmel, energy = self.model.front_end(joined)
         logits, new_caches = self.model.net.step(logmel, list(caches))
         posteriors = torch.softmax(logits, dim=1).transpose(1, 2)
-        return (posteriors, energy, joined[:, joined.shape[1] - self.context :], *new_caches)
+        return (posteriors, energy, joined[:, -self.context :], *new_caches)
 
 
 def metadata(model: SpotterModel, detector: DetectorConfig, summary: dict) -> dict[str, str]:

@@ -74,7 +74,7 @@ class LogMel(nn.Module):
 
     def forward(self, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         spec = nn.functional.conv1d(audio.unsqueeze(1), self.dft, stride=self.cfg.hop_length)
-        n_bins = spec.shape[1] // 2
+        n_bins = self.mel_fbank.shape[1]  # a constant in the exported graph, not Shape arithmetic
         power = spec[:, :n_bins] ** 2 + spec[:, n_bins:] ** 2
         mel = torch.matmul(self.mel_fbank, power)
         energy_db = 10.0 * torch.log10(mel.sum(dim=1) + self.cfg.eps)

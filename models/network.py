@@ -54,7 +54,7 @@ class CausalConv(nn.Module):
         if cache is None:
             return self.norm(self.conv(x))
         joined = torch.cat([cache, x], dim=2)
-        return self.norm(self.conv(joined)), joined[:, :, joined.shape[2] - self.context :]
+        return self.norm(self.conv(joined)), joined[:, :, -self.context :]
 
 
 class ResidualBlock(nn.Module):

@@ -93,6 +93,20 @@ def test_the_dft_is_rebuilt_in_the_graph_not_stored(tiny):
     assert {"Cos", "Sin", "Range"} <= {n.op_type for n in graph.node}
 
 
+def test_the_optimised_step_has_no_shape_arithmetic(tiny, tmp_path):
+    """Shapes are constants of the graph, so a 1-hop call runs only the model's own nodes."""
+    import onnxruntime as ort
+
+    _, path = tiny
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.optimized_model_filepath = str(tmp_path / "optimised.onnx")
+    ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    ops = [n.op_type for n in onnx.load(options.optimized_model_filepath).graph.node]
+    assert not {"Shape", "Gather", "Cos", "Sin"} & set(ops)
+    assert ops.count("Conv") + ops.count("FusedConv") == 15  # DFT, stem, 6 blocks × 2, head
+
+
 def test_one_call_serves_several_streams(tiny):
     """The leading batch dimension: two streams in one call give each stream's own output."""
     _, path = tiny
