@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ END_OF_STREAM_S = 0.5  # silence appended by flush(), so a word at the very end 
 
 
 def default_model_path() -> Path:
-    return Path(str(resources.files("spotter") / "assets" / "digits.onnx"))
+    return Path(__file__).parent / "assets" / "digits.onnx"  # importlib.resources costs 13 ms
 
 
 class Spotter:
