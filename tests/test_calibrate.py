@@ -13,7 +13,13 @@ from spotter.calibrate import Grid, calibrate, write_detector
 from spotter.evaluate import StreamConfig, find_clips, synthesise_negatives
 
 SHIPPED = REPO / "spotter" / "assets" / "digits.onnx"
-GRID = Grid(thresholds=(0.3, 0.6, 0.9, 0.99), smoothing=(1, 3), refractory=(25,), min_frames=(1,))
+GRID = Grid(
+    thresholds=(0.3, 0.6, 0.9, 0.99),
+    smoothing=(1, 3),
+    refractory=(25,),
+    min_frames=(1,),
+    lookahead=(5,),
+)
 STREAMS = StreamConfig(streams=2, seconds=40.0, seed=3)
 
 
@@ -37,6 +43,22 @@ def test_the_choice_is_the_best_recall_that_meets_the_target(spoken_digits, tmp_
         assert strict["chosen"]["false_alarms_per_hour"] == min(
             row["false_alarms_per_hour"] for row in hearing
         )
+
+
+def test_of_two_equally_good_settings_the_one_that_decides_sooner_wins(spoken_digits, tmp_path):
+    """Once a candidate must hold the threshold for 8 frames, the look-ahead after its peak
+    changes when the event comes, not which events come."""
+    grid = Grid(thresholds=(0.6,), smoothing=(1,), refractory=(25,), min_frames=(8,))
+    negatives = synthesise_negatives(tmp_path / "negatives")
+    report = calibrate(
+        Spotter.load(), find_clips(spoken_digits), negatives, None, 1e9, 0.9, STREAMS, grid
+    )
+    by_lookahead = {row["detector"]["lookahead"]: row for row in report["grid"]}
+    assert sorted(by_lookahead) == [0, 5]
+    outcomes = {(r["recall"], r["false_alarms_per_hour"]) for r in by_lookahead.values()}
+    assert len(outcomes) == 1  # the same events
+    assert report["chosen"]["detector"]["lookahead"] == 0
+    assert by_lookahead[0]["latency_s"]["median"] < by_lookahead[5]["latency_s"]["median"]
 
 
 def test_written_settings_are_what_the_model_then_uses(tmp_path):
