@@ -40,7 +40,10 @@ class Format(str, enum.Enum):
 ModelOption = Annotated[
     Path | None,
     typer.Option(
-        "--model", "-m", help="ONNX model file (default: the shipped model).", show_default=False
+        "--model",
+        "-m",
+        help="ONNX model file, or a shipped model: float (the default) or int8.",
+        show_default=False,
     ),
 ]
 ThresholdOption = Annotated[
@@ -498,10 +501,10 @@ def bench(
     out: Annotated[Path | None, typer.Option(help="Also write the JSON report here.")] = None,
 ) -> None:
     """Measure the cost: step latency, real-time factor, start-up, peak RSS, model size."""
-    from spotter.api import default_model_path
+    from spotter.api import model_path
     from spotter.bench import bench_table, run_bench
 
-    path = model or default_model_path()
+    path = model_path(model)
     try:
         report = run_bench(path, threads=threads, seconds=seconds, calls=calls)
     except SpotterError as exc:
@@ -595,6 +598,22 @@ def export_command(
     if not checkpoint.is_file():
         raise fail(f"checkpoint not found: {checkpoint}")
     export_checked(checkpoint, out)
+
+
+@app.command("quantize")
+def quantize_command(
+    model: Annotated[Path, typer.Argument(help="Float ONNX spotter model.")],
+    out: Annotated[Path, typer.Option(help="ONNX file to write.")] = Path("model-int8.onnx"),
+) -> None:
+    """Write the int8 version of a model: convolution weights in int8, front end in float
+    (needs the onnx package of the training extra)."""
+    try:
+        from export.quantize import quantize
+    except ImportError:
+        raise fail("this command needs the training extra: pip install 'spotter[train]'") from None
+    load(model, None, "")  # a one-line error for a missing file or one that is not a spotter
+    quantize(model, out)
+    print(json.dumps({"model": str(out), "bytes": out.stat().st_size}))
 
 
 def export_checked(checkpoint: Path, out: Path) -> None:

@@ -194,3 +194,10 @@ def test_train_without_the_extra_says_so():
     )
     assert result.returncode == 2
     assert "pip install 'spotter[train]'" in result.stderr
+
+
+def test_model_int8_selects_the_shipped_int8_model(heldout_sequence):
+    path, digits = heldout_sequence
+    result = run_spotter("detect", "--model", "int8", str(path))
+    assert result.returncode == 0, result.stderr
+    assert [e["digit"] for e in events_of(result.stdout)] == digits

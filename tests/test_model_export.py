@@ -125,3 +125,29 @@ def test_one_call_serves_several_streams(tiny):
         engine.session.run(["posteriors"], {"audio": x[None], **state(1)})[0][0] for x in (a, b)
     ]
     assert np.abs(both - np.stack(single)).max() <= 1e-5
+
+
+def test_the_int8_model_is_smaller_and_hears_the_same_digits(tiny, spoken_digits, tmp_path):
+    from export.quantize import quantize
+
+    _, path = tiny
+    small = tmp_path / "int8.onnx"
+    quantize(path, small)
+    assert small.stat().st_size < path.stat().st_size / 2  # 3.4× for the shipped model
+    floats, int8 = Engine(path), Engine(small)
+    assert int8.info.detector == floats.info.detector and int8.info.labels == floats.info.labels
+    assert "int8" in int8.info.metadata["quantization"]
+    audio = utterance(spoken_digits)
+    p_float, _ = floats.process(audio)
+    p_int8, _ = int8.process(audio)
+    assert np.abs(p_int8 - p_float).max() < 0.2
+    assert (p_int8.argmax(axis=1) == p_float.argmax(axis=1)).mean() > 0.95
+
+
+def test_the_shipped_int8_model_is_the_shipped_float_model_quantized(tmp_path):
+    from export.quantize import quantize
+    from spotter.api import model_path
+
+    assert model_path("int8").stat().st_size <= 120 * 1024
+    quantize(model_path("float"), tmp_path / "again.onnx")
+    assert (tmp_path / "again.onnx").read_bytes() == model_path("int8").read_bytes()
