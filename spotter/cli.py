@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import enum
 import json
-import logging
 import os
 import signal
 import sys
@@ -59,14 +58,15 @@ VerboseOption = Annotated[
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Log errors only.")]
 
 
-class LogFormat(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        level = "" if record.levelno == logging.INFO else f"{record.levelname.lower()}: "
-        return f"spotter: {level}{record.getMessage()}"
-
-
 def configure_logging(verbose: bool, quiet: bool) -> None:
     """Logs to stderr, one line each: errors only (quiet), info (default) or debug (verbose)."""
+    import logging  # only listen logs: detect does not pay for it
+
+    class LogFormat(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            level = "" if record.levelno == logging.INFO else f"{record.levelname.lower()}: "
+            return f"spotter: {level}{record.getMessage()}"
+
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(LogFormat())
     logger = logging.getLogger("spotter")

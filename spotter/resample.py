@@ -21,7 +21,7 @@ def to_mono_float(samples: np.ndarray) -> np.ndarray:
     elif samples.dtype.kind != "f":
         raise SpotterError(f"unsupported sample type {samples.dtype} (use float32 or int16)")
     if samples.ndim == 2:
-        samples = samples.mean(axis=1)
+        samples = samples[:, 0] if samples.shape[1] == 1 else samples.mean(axis=1)
     elif samples.ndim != 1:
         raise SpotterError(f"samples must be (n,) or (n, channels), got shape {samples.shape}")
     samples = samples.astype(np.float32, copy=False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import BinaryIO
 
@@ -61,9 +61,10 @@ def read_file(path: Path, block_s: float = 0.5) -> Iterator[tuple[np.ndarray, in
     with open_audio(path) as audio:
         block = max(int(audio.samplerate * block_s), 1)
         frames = 0
+        noisy_decoder = audio.format == "MP3"  # mpg123 prints notes while it decodes too
         while True:
             try:
-                with native_stderr_silenced():
+                with native_stderr_silenced() if noisy_decoder else nullcontext():
                     data = audio.read(block, dtype="float32", always_2d=True)
             except (sf.LibsndfileError, RuntimeError) as exc:
                 raise SpotterError(f"audio data is corrupt or truncated ({exc})") from exc
