@@ -85,7 +85,10 @@ class RingBuffer:
             position = int(self.gap_position[entry])
             if position > end:  # written after this read's snapshot: it belongs to the next one
                 break
-            gaps.append(Gap(position - self.read_total, int(self.gap_frames[entry])))
-            self.dropped_read += gaps[-1].frames
+            offset, frames = position - self.read_total, int(self.gap_frames[entry])
+            if gaps and gaps[-1].offset == offset:  # drops of consecutive callbacks: one gap
+                frames += gaps.pop().frames
+            gaps.append(Gap(offset, frames))
+            self.dropped_read += int(self.gap_frames[entry])
             self.gaps_read += 1
         return gaps

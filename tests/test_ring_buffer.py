@@ -34,7 +34,7 @@ def test_overflow_drops_the_newest_and_says_where():
     assert ring.dropped == 5
     audio, gaps = ring.read(0)
     assert audio[:, 0].tolist() == list(range(8))
-    assert gaps == [Gap(8, 2), Gap(8, 3)]  # both right after the 8 frames returned
+    assert gaps == [Gap(8, 5)]  # both drops, as one gap right after the 8 frames returned
 
 
 def test_a_drop_after_the_snapshot_belongs_to_the_next_read():
