@@ -83,7 +83,7 @@ def resolve_device(device: str | None) -> dict:
 
 
 class Microphone:
-    """Captures one input device into a ring buffer; ``read()`` returns mono float32 audio.
+    """Captures one input device into a ring buffer; ``read()`` returns what arrived.
 
     device: index or name substring (None: the system default). rate: None for 16 kHz when
     the device supports it, else its default rate. channel: 1-based channel to keep (None: mono
@@ -103,7 +103,6 @@ class Microphone:
     ) -> None:
         self.sd = sounddevice()
         self.info = resolve_device(device)
-        self.asked = device
         self.channel = channel
         if channel is not None and not 1 <= channel <= self.info["channels"]:
             raise SpotterError(
@@ -179,7 +178,8 @@ class Microphone:
         return f"{self.name} at {self.rate} Hz, {mono}"
 
     def read(self, timeout: float = 0.1) -> tuple[np.ndarray, list[Gap]]:
-        """Mono float32 audio captured since the last read, and the gaps (dropped audio) in it.
+        """Audio captured since the last read, and the gaps (dropped audio) in it: the chosen
+        channel (n,), else every channel opened (n, channels), which ``Spotter.feed`` mixes.
         Raises DeviceLost when the stream has died or delivered nothing for STALL_S."""
         frames, gaps = self.ring.read(timeout)
         now = time.monotonic()
@@ -189,9 +189,7 @@ class Microphone:
             raise DeviceLost(f"the input stream of {self.name} stopped")
         elif now - self.last_audio > STALL_S:
             raise DeviceLost(f"no audio from {self.name} for {now - self.last_audio:.1f} s")
-        if self.channel:
-            return frames[:, self.channel - 1], gaps
-        return (frames[:, 0] if self.channels == 1 else frames.mean(axis=1)), gaps
+        return (frames[:, self.channel - 1] if self.channel else frames), gaps
 
     def report_losses(self) -> None:
         """Say on stderr, once each, how much audio was lost since the last call: frames the

@@ -187,7 +187,7 @@ def listen(
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     if stdin:
-        events = listen_pipe(spotter, sys.stdin.buffer, rate or 16000, stop)
+        events = listen_pipe(spotter, sys.stdin.buffer, rate or spotter.sample_rate, stop)
     else:
         settings = MicrophoneSettings(device, rate, channel, buffer)
         try:
