@@ -98,7 +98,7 @@ class Spotter:
         self.clock_s = position
         return events
 
-    def stream_file(self, path: Path, pad_s: float = 0.0) -> Iterator[Event]:
+    def stream_file(self, path: Path | str, pad_s: float = 0.0) -> Iterator[Event]:
         """A new stream from an audio file (``pad_s`` of silence before and after it), read
         block by block as if live; events as they are decided. Raises SpotterError for a file
         that cannot be read, leaving what was already decided pending in ``flush()``."""
@@ -107,7 +107,7 @@ class Spotter:
         self.reset()
         self.source = str(path)
         rate = None
-        for index, (block, rate) in enumerate(read_file(path)):
+        for index, (block, rate) in enumerate(read_file(Path(path))):
             if index == 0:
                 yield from self.feed(np.zeros(int(pad_s * rate), np.float32), rate)
             yield from self.feed(block, rate)

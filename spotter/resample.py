@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import soxr
 
 from spotter.errors import SpotterError
 
@@ -37,9 +36,11 @@ class Resampler:
         if not MIN_RATE <= rate <= MAX_RATE:
             raise SpotterError(f"unsupported sample rate {rate} Hz (must be {MIN_RATE}-{MAX_RATE})")
         self.rate, self.target = rate, target
-        self.stream = (
-            None if rate == target else soxr.ResampleStream(rate, target, 1, dtype="float32")
-        )
+        self.stream = None
+        if rate != target:
+            import soxr  # only when resampling: a 16 kHz input does not pay for its import
+
+            self.stream = soxr.ResampleStream(rate, target, 1, dtype="float32")
 
     def __call__(self, samples: np.ndarray, last: bool = False) -> np.ndarray:
         if self.stream is None:

@@ -24,4 +24,5 @@ def test_bench_measures_step_file_startup_and_memory(tmp_path):
     start = report["startup_s"]
     assert 0 < start["detect_1s_file_wall"] <= start["detect_1s_file_wall_median"]
     assert 0 < start["floor_wall"] <= start["floor_wall_median"] and report["model_load_s"] > 0
+    assert abs(start["over_floor_median"]) < start["detect_1s_file_wall_median"]
     assert "real-time factor" in result.stdout.decode()

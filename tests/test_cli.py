@@ -106,6 +106,13 @@ def test_events_do_not_depend_on_chunk_size(heldout_sequence):
         assert np.allclose([e.score for e in events], [e.score for e in runs[0]], atol=1e-4)
 
 
+def test_stream_file_takes_a_path_given_as_a_string(heldout_sequence):
+    path, digits = heldout_sequence
+    events = list(Spotter.load().stream_file(str(path)))
+    assert [e.digit for e in events] == digits
+    assert {e.source for e in events} == {str(path)}
+
+
 def test_rate_and_channels_do_not_matter(tmp_path):
     audio, rate = fsdd_clip("7_theo_4.wav")
     audio = pad(audio, rate)
@@ -174,6 +181,21 @@ def test_help_lists_the_commands():
     assert result.returncode == 0
     for command in ("detect", "listen", "devices", "train", "export", "eval"):
         assert command in result.stdout.decode()
+
+
+def test_only_the_command_in_use_is_built_and_its_name_still_comes_first():
+    from spotter.cli import app, app_for
+
+    assert [c.callback.__name__ for c in app_for(["detect", "a.wav"]).registered_commands] == [
+        "detect"
+    ]
+    assert [c.callback.__name__ for c in app_for(["export"]).registered_commands] == [
+        "export_command"
+    ]
+    for args in ([], ["--help"], ["eval", "clips"], ["no-such-command"]):
+        assert app_for(args) is app
+    result = run_spotter("detect", "--help")
+    assert result.returncode == 0 and "spotter detect [OPTIONS]" in result.stdout.decode()
 
 
 def test_bad_threshold_is_rejected(heldout_sequence):
