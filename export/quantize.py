@@ -19,7 +19,7 @@ from onnx import numpy_helper
 from onnxruntime.quantization import QuantType, quantize_dynamic
 
 FRONT_END = "/front_end/"  # node-name prefix of the log-mel front end in exported graphs
-MEL_FILTERBANK = "model.front_end.mel_fbank"
+MEL_FILTERBANK = "front_end.mel_fbank"
 
 
 def quantize(source: Path, out: Path) -> None:

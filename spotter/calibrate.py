@@ -90,19 +90,43 @@ def calibrate(
 def write_detector(model: Path, out: Path, detector: dict, report: dict) -> None:
     """Copy ``model`` to ``out`` with new detector settings (and the calibration summary) in
     its metadata. Needs the ``onnx`` package (the training extra)."""
+    summary = {k: v for k, v in report.items() if k != "grid"}
+    update_metadata(
+        model, out, {"detector": json.dumps(detector), "calibration": json.dumps(summary)}
+    )
+
+
+def copy_detector(source: Path, out: Path) -> None:
+    """Give ``out`` the detector settings (and calibration summary, if any) stored in ``source``:
+    for a model exported again from the checkpoint that ``source`` came from."""
+    from google.protobuf.message import DecodeError
+
+    onnx = onnx_package()
+    try:
+        meta = {p.key: p.value for p in onnx.load(str(source)).metadata_props}
+    except (OSError, DecodeError) as exc:
+        raise SpotterError(f"{source}: not a readable model ({type(exc).__name__})") from exc
+    if "detector" not in meta:
+        raise SpotterError(f"{source}: no detector settings to copy")
+    update_metadata(out, out, {k: meta[k] for k in ("detector", "calibration") if k in meta})
+
+
+def update_metadata(model: Path, out: Path, updates: dict[str, str]) -> None:
+    DetectorConfig(**json.loads(updates["detector"]))  # refuse settings this detector lacks
+    graph = onnx_package().load(str(model))
+    for prop in list(graph.metadata_props):
+        if prop.key in updates:
+            graph.metadata_props.remove(prop)
+    for key, value in updates.items():
+        graph.metadata_props.add(key=key, value=value)
+    onnx_package().save(graph, str(out))
+
+
+def onnx_package():
     try:
         import onnx
     except ImportError:
         raise SpotterError(
             "writing metadata needs the training extra: pip install 'spotter[train]'"
         ) from None
-    DetectorConfig(**detector)  # refuse settings this version's detector does not know
-    graph = onnx.load(str(model))
-    summary = {k: v for k, v in report.items() if k != "grid"}
-    updates = {"detector": json.dumps(detector), "calibration": json.dumps(summary)}
-    for prop in list(graph.metadata_props):
-        if prop.key in updates:
-            graph.metadata_props.remove(prop)
-    for key, value in updates.items():
-        graph.metadata_props.add(key=key, value=value)
-    onnx.save(graph, str(out))
+    return onnx

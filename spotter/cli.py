@@ -592,12 +592,27 @@ def train(
 def export_command(
     checkpoint: Annotated[Path, typer.Argument(help="checkpoint.pt written by 'spotter train'.")],
     out: Annotated[Path, typer.Option(help="ONNX file to write.")] = Path("model.onnx"),
+    detector_from: Annotated[
+        Path | None,
+        typer.Option(
+            help="Keep the calibrated detector of this model: the same checkpoint exported "
+            "before (by an older spotter, say).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Export a checkpoint to a streaming ONNX model and check it against the torch model."""
     training_extra()
     if not checkpoint.is_file():
         raise fail(f"checkpoint not found: {checkpoint}")
     export_checked(checkpoint, out)
+    if detector_from is not None:
+        from spotter.calibrate import copy_detector
+
+        try:
+            copy_detector(detector_from, out)
+        except SpotterError as exc:
+            raise fail(str(exc)) from None
 
 
 @app.command("quantize")

@@ -15,6 +15,8 @@ import onnxruntime as ort
 
 from spotter.errors import SpotterError
 
+FORMAT = "2"  # the graph interface export/onnx_export.py writes: 4-D tensors (B, C, 1, T)
+
 
 @dataclass(frozen=True)
 class ModelInfo:
@@ -31,6 +33,12 @@ class ModelInfo:
 
     @classmethod
     def from_metadata(cls, meta: dict[str, str]) -> ModelInfo:
+        found = meta.get("spotter_format")
+        if found is not None and found != FORMAT:
+            raise SpotterError(
+                f"model format {found} is not the one this spotter runs ({FORMAT}); "
+                "export it again from its checkpoint with `spotter export`"
+            )
         try:
             return cls(
                 labels=tuple(json.loads(meta["labels"])),
@@ -89,7 +97,7 @@ class Engine:
         return posteriors, energy
 
     def run(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        feeds = {"audio": samples.reshape(1, -1)}
+        feeds = {"audio": samples.reshape(1, 1, 1, -1)}
         feeds.update(zip(self.state_names, self.state, strict=True))
         posteriors, energy, *self.state = self.session.run(self.output_names, feeds)
-        return posteriors[0], energy[0]
+        return posteriors[0, :, 0].T, energy[0, 0, 0]

@@ -148,6 +148,20 @@ def test_an_onnx_model_that_is_not_a_spotter(tmp_path, heldout_sequence):
     check(result, 2, [], "not a spotter model")
 
 
+def test_a_model_in_an_older_format(tmp_path, heldout_sequence):
+    import onnx
+
+    from spotter.api import model_path
+
+    model = onnx.load(str(model_path("float")))
+    for prop in model.metadata_props:
+        if prop.key == "spotter_format":
+            prop.value = "1"
+    onnx.save(model, tmp_path / "old.onnx")
+    result = run_spotter("detect", "-m", str(tmp_path / "old.onnx"), str(heldout_sequence[0]))
+    check(result, 2, [], "model format 1 is not the one this spotter runs (2)")
+
+
 def test_stdin_with_no_bytes():
     check(run_spotter("listen", "--stdin", stdin=b""), 0, [])
 

@@ -53,7 +53,9 @@ def test_receptive_field_in_metadata_matches_perturbation(tiny):
     rf = engine.info.receptive_field_frames
     hop, win = engine.info.hop_length, int(engine.info.metadata["win_length"])
     audio = np.random.default_rng(3).standard_normal(16000 * 3).astype(np.float32) * 0.1
-    position = 150 * hop + 81  # not a multiple of the hop: the Hann window's first tap is 0
+    # inside every frame that covers it, away from the window's ends (the Hann window is 0 at
+    # its first tap and about 1e-4 next to it, a change that float rounding can swallow)
+    position = 150 * hop + 40
     perturbed = audio.copy()
     perturbed[position] += 0.9
     base = engine.process(audio)[0]
@@ -89,7 +91,7 @@ def test_the_dft_is_rebuilt_in_the_graph_not_stored(tiny):
     stored = [list(t.dims) for t in graph.initializer] + [
         list(n.attribute[0].t.dims) for n in graph.node if n.op_type == "Constant"
     ]
-    assert not [dims for dims in stored if dims[1:] == [1, 400]]
+    assert not [dims for dims in stored if dims and dims[-1] == 400]
     assert {"Cos", "Sin", "Range"} <= {n.op_type for n in graph.node}
 
 
@@ -104,7 +106,8 @@ def test_the_optimised_step_has_no_shape_arithmetic(tiny, tmp_path):
     ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     ops = [n.op_type for n in onnx.load(options.optimized_model_filepath).graph.node]
     assert not {"Shape", "Gather", "Cos", "Sin"} & set(ops)
-    assert ops.count("Conv") + ops.count("FusedConv") == 15  # DFT, stem, 6 blocks × 2, head
+    # the DFT, the mel projection, the stem, 6 blocks × 2 and the head
+    assert ops.count("Conv") + ops.count("FusedConv") == 16
 
 
 def test_one_call_serves_several_streams(tiny):
@@ -120,11 +123,36 @@ def test_one_call_serves_several_streams(tiny):
             for n, s in zip(engine.state_names, engine.state_shapes, strict=True)
         }
 
-    both = engine.session.run(["posteriors"], {"audio": np.stack([a, b]), **state(2)})[0]
+    both = engine.session.run(
+        ["posteriors"], {"audio": np.stack([a, b])[:, None, None], **state(2)}
+    )
     single = [
-        engine.session.run(["posteriors"], {"audio": x[None], **state(1)})[0][0] for x in (a, b)
+        engine.session.run(["posteriors"], {"audio": x[None, None, None], **state(1)})[0][0]
+        for x in (a, b)
     ]
+    both = both[0]
     assert np.abs(both - np.stack(single)).max() <= 1e-5
+
+
+def test_export_again_keeps_the_calibrated_detector(tiny_model, tmp_path):
+    from dataclasses import asdict
+
+    from conftest import run_spotter
+
+    from spotter.calibrate import write_detector
+    from spotter.detector import DetectorConfig
+
+    calibrated = tmp_path / "calibrated.onnx"
+    detector = {**asdict(DetectorConfig()), "threshold": 0.77}
+    write_detector(tiny_model / "model.onnx", calibrated, detector, {"target_per_hour": 3})
+    checkpoint = str(tiny_model / "checkpoint.pt")
+    keep = ["--detector-from", str(calibrated)]
+    for name, options in (("again.onnx", keep), ("plain.onnx", [])):
+        result = run_spotter("export", checkpoint, "--out", str(tmp_path / name), *options)
+        assert result.returncode == 0, result.stderr.decode()
+    again, plain = (Engine(tmp_path / name).info for name in ("again.onnx", "plain.onnx"))
+    assert again.detector == detector and plain.detector != detector
+    assert json.loads(again.metadata["calibration"]) == {"target_per_hour": 3}
 
 
 def test_the_int8_model_is_smaller_and_hears_the_same_digits(tiny, spoken_digits, tmp_path):
