@@ -35,6 +35,7 @@ class Grid:
     refractory: tuple[int, ...] = (25, 50)
     min_frames: tuple[int, ...] = (1, 8, 12)
     lookahead: tuple[int, ...] = (0, 5)
+    merge_gap: tuple[int, ...] = (0, 10)
 
 
 def latency(row: dict) -> float:
@@ -56,8 +57,13 @@ def calibrate(
     runs = stream_frames(spotter, clips, negatives, noise, streams)
     base = spotter.detector.cfg
     rows = []
-    for threshold, smoothing, refractory, min_frames, lookahead in itertools.product(
-        grid.thresholds, grid.smoothing, grid.refractory, grid.min_frames, grid.lookahead
+    for threshold, smoothing, refractory, min_frames, lookahead, merge_gap in itertools.product(
+        grid.thresholds,
+        grid.smoothing,
+        grid.refractory,
+        grid.min_frames,
+        grid.lookahead,
+        grid.merge_gap,
     ):
         cfg = replace(
             base.at_threshold(threshold),
@@ -65,6 +71,7 @@ def calibrate(
             refractory=refractory,
             min_frames=min_frames,
             lookahead=lookahead,
+            merge_gap=merge_gap,
         )
         summary = score_runs(spotter, runs, cfg, streams.tolerance_s)
         rows.append({"detector": asdict(cfg), **summary})

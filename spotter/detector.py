@@ -9,7 +9,9 @@ ends. The detector smooths the posteriors over a few frames and runs a small sta
   stayed at or above ``threshold`` for ``min_frames`` frames; a shorter blip is dropped. The
   model holds a spoken digit's posterior for about 0.3 s after the word, but only blips on the
   digit inside a longer word ("eight" in "eighteen", "six" in "sixty") before the rest of the
-  word pulls it down;
+  word pulls it down. On an unfamiliar voice one word's burst sometimes breaks into two blips:
+  a blip of the same digit that starts within ``merge_gap`` frames of a dropped one continues
+  its count;
 - fired: no new detection until the score falls below ``release`` (one event per word), unless
   a *different* digit rises above ``threshold`` (fast digit strings); and never within
   ``refractory`` frames of the last decision (two spoken words cannot end closer than that).
@@ -36,6 +38,7 @@ class DetectorConfig:
     lookahead: int = 5  # frames after a peak before deciding
     refractory: int = 25  # frames after a decision in which no new candidate starts
     min_frames: int = 1  # frames at or above threshold before a candidate may become an event
+    merge_gap: int = 0  # frames after a dropped blip in which a same-digit blip continues it
     max_word_frames: int = 120  # how far back a word's start may lie
     energy_gap_frames: int = 12  # quiet frames tolerated inside a word (stop consonants)
 
@@ -74,6 +77,7 @@ class Detector:
         self.rise_frame = 0
         self.support = 0  # frames of the candidate at or above threshold
         self.quiet_until = 0
+        self.dropped: tuple[int, int, int, int] | None = None  # a blip: label, support, rise, end
 
     def process(self, posteriors: np.ndarray, energy_db: np.ndarray) -> list[Detection]:
         """posteriors: (k, n_classes) probabilities; energy_db: (k,)."""
@@ -130,14 +134,21 @@ class Detector:
             frame - self.peak_frame >= cfg.lookahead or value < cfg.release
         ):
             return self.emit(frame)
-        if value < cfg.release:  # a blip: not a word
+        if value < cfg.release:  # a blip: not a word, unless the same digit comes back soon
             self.state = IDLE
+            self.dropped = (self.label, self.support, self.rise_frame, frame)
         return None
 
     def start_candidate(self, frame: int, label: int, value: float) -> None:
         self.state = CANDIDATE
         self.label, self.peak, self.peak_frame, self.rise_frame = label, value, frame, frame
         self.support = 1
+        if self.dropped is not None:
+            dropped_label, dropped_support, dropped_rise, dropped_end = self.dropped
+            if dropped_label == label and frame - dropped_end <= self.cfg.merge_gap:
+                self.support += dropped_support
+                self.rise_frame = dropped_rise  # the word ended before the first blip
+            self.dropped = None
 
     def emit(self, frame: int) -> Detection:
         self.state = FIRED

@@ -19,6 +19,7 @@ GRID = Grid(
     refractory=(25,),
     min_frames=(1,),
     lookahead=(5,),
+    merge_gap=(0,),
 )
 STREAMS = StreamConfig(streams=2, seconds=40.0, seed=3)
 
@@ -48,7 +49,9 @@ def test_the_choice_is_the_best_recall_that_meets_the_target(spoken_digits, tmp_
 def test_of_two_equally_good_settings_the_one_that_decides_sooner_wins(spoken_digits, tmp_path):
     """Once a candidate must hold the threshold for 8 frames, the look-ahead after its peak
     changes when the event comes, not which events come."""
-    grid = Grid(thresholds=(0.6,), smoothing=(1,), refractory=(25,), min_frames=(8,))
+    grid = Grid(
+        thresholds=(0.6,), smoothing=(1,), refractory=(25,), min_frames=(8,), merge_gap=(0,)
+    )
     negatives = synthesise_negatives(tmp_path / "negatives")
     report = calibrate(
         Spotter.load(), find_clips(spoken_digits), negatives, None, 1e9, 0.9, STREAMS, grid

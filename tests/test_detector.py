@@ -112,3 +112,17 @@ def test_a_dropped_blip_does_not_silence_the_next_word():
     cfg = DetectorConfig(min_frames=10, refractory=25)
     found = detect(track((-1, 50, 0), (6, 5, 0.9), (-1, 5, 0), (3, 30, 0.9), (-1, 50, 0)), cfg)
     assert [d.label for d in found] == [3]
+
+
+def test_two_blips_of_one_digit_close_together_are_one_word_within_merge_gap():
+    broken = track((-1, 50, 0), (7, 6, 0.9), (-1, 4, 0), (7, 6, 0.9), (-1, 50, 0))
+    assert detect(broken, DetectorConfig(min_frames=10, smoothing=1)) == []
+    (found,) = detect(broken, DetectorConfig(min_frames=10, smoothing=1, merge_gap=5))
+    assert found.label == 7 and found.decision_frame >= 50 + 6 + 4 + 3
+
+
+def test_blips_of_different_digits_or_far_apart_are_not_merged():
+    cfg = DetectorConfig(min_frames=10, smoothing=1, merge_gap=5)
+    other_digit = track((-1, 50, 0), (7, 6, 0.9), (-1, 4, 0), (1, 6, 0.9), (-1, 50, 0))
+    far_apart = track((-1, 50, 0), (7, 6, 0.9), (-1, 20, 0), (7, 6, 0.9), (-1, 50, 0))
+    assert detect(other_digit, cfg) == [] and detect(far_apart, cfg) == []
