@@ -382,8 +382,9 @@ def calibrate(
         Path | None, typer.Option(help="Write the calibrated model here (default: in place).")
     ] = None,
 ) -> None:
-    """Choose the detector's threshold, smoothing, refractory period and minimum frames on
-    validation streams for a false-alarm target, and store them in the model's metadata."""
+    """Choose the detector's threshold, smoothing, refractory period, minimum frames, blip
+    merging and look-ahead on validation streams for a false-alarm target, and store them in
+    the model's metadata."""
     from spotter.calibrate import calibrate as run_calibration
     from spotter.calibrate import write_detector
     from spotter.evaluate import StreamConfig, find_clips
