@@ -6,8 +6,7 @@ and one ``cache_i`` (B, C_i, 1, context_i) per convolution. Outputs: ``posterior
 ``_out``. The log-mel front end runs inside the graph. Each call costs k frames of work, whatever
 the receptive field.
 
-The graph computes what the trained model computes, with fewer nodes (a one-hop call is mostly
-per-node overhead):
+The graph computes what the trained model computes, rearranged so that a call costs less:
 
 - the power spectrum is projected onto the mel bands by one 1×1 convolution whose weights sum
   the cosine and sine halves; a last band, the sum of all mel bands, gives the frame energy;
@@ -81,7 +80,7 @@ class NetworkStep(nn.Module):
         self.dilated = nn.ModuleList(self.conv(*folded(b.dilated)) for b in net.blocks)
         self.pointwise = nn.ModuleList(self.conv(*folded(b.pointwise)) for b in net.blocks)
         self.head = self.conv(net.head.weight, net.head.bias)
-        self.dilations = [block.dilated.conv.dilation[0] for block in net.blocks]
+        self.dilations = net.cfg.dilations
         self.contexts = [layer.context for layer in net.layers]
         self.channels = [net.cfg.n_mels + 1] + [net.cfg.channels] * len(net.blocks)
 

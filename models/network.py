@@ -1,10 +1,10 @@
 """Causal, valid-padding residual 1D CNN over log-mel frames.
 
 Every convolution is "valid" (no padding): an output frame only ever sees real input frames at or
-before it. Offline, a sequence of T frames gives T - (receptive_field - 1) outputs and residuals
-are cropped to the valid length. Streaming, each convolution keeps the last
-``dilation * (kernel - 1)`` input frames as explicit state, so k new frames cost k frames of work
-whatever the receptive field.
+before it. A sequence of T frames gives T - (receptive_field - 1) outputs and residuals are cropped
+to the valid length. The streaming form, in which each convolution keeps the last
+``dilation * (kernel - 1)`` input frames as explicit state so that k new frames cost k frames of
+work whatever the receptive field, is built from these layers by ``export/onnx_export.py``.
 """
 
 from __future__ import annotations
@@ -48,13 +48,9 @@ class CausalConv(nn.Module):
         self.norm = nn.BatchNorm1d(c_out)
         self.context = dilation * (kernel - 1)
 
-    def forward(self, x: torch.Tensor, cache: torch.Tensor | None = None):
-        """x: (B, C_in, T). Offline → (B, C_out, T - context). With cache (B, C_in, context):
-        → (B, C_out, T) and the new cache."""
-        if cache is None:
-            return self.norm(self.conv(x))
-        joined = torch.cat([cache, x], dim=2)
-        return self.norm(self.conv(joined)), joined[:, :, -self.context :]
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, C_in, T) → (B, C_out, T - context)."""
+        return self.norm(self.conv(x))
 
 
 class ResidualBlock(nn.Module):
@@ -66,12 +62,9 @@ class ResidualBlock(nn.Module):
         self.pointwise = CausalConv(channels, channels, 1)
         self.context = self.dilated.context
 
-    def forward(self, x: torch.Tensor, cache: torch.Tensor | None = None):
-        if cache is None:
-            y = self.pointwise(torch.relu(self.dilated(x)))
-            return torch.relu(y + x[:, :, self.context :])
-        h, new_cache = self.dilated(x, cache)
-        return torch.relu(self.pointwise(torch.relu(h)) + x), new_cache
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.pointwise(torch.relu(self.dilated(x)))
+        return torch.relu(y + x[:, :, self.context :])
 
 
 class DigitNet(nn.Module):
@@ -102,19 +95,3 @@ class DigitNet(nn.Module):
         for block in self.blocks:
             x = block(x)
         return self.head(x)
-
-    def step(self, frames: torch.Tensor, caches: list[torch.Tensor]):
-        """Streaming: k new frames (B, n_mels, k) + one cache per layer → logits (B, n_classes, k)
-        and the new caches."""
-        x, stem_cache = self.stem(frames, caches[0])
-        x = torch.relu(x)
-        new_caches = [stem_cache]
-        for block, cache in zip(self.blocks, caches[1:], strict=True):
-            x, cache = block(x, cache)
-            new_caches.append(cache)
-        return self.head(x), new_caches
-
-    def cache_shapes(self, batch: int = 1) -> list[tuple[int, int, int]]:
-        return [(batch, self.cfg.n_mels, self.stem.context)] + [
-            (batch, self.cfg.channels, block.context) for block in self.blocks
-        ]

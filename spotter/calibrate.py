@@ -103,9 +103,10 @@ def write_detector(model: Path, out: Path, detector: dict, report: dict) -> None
     )
 
 
-def copy_detector(source: Path, out: Path) -> None:
-    """Give ``out`` the detector settings (and calibration summary, if any) stored in ``source``:
-    for a model exported again from the checkpoint that ``source`` came from."""
+def detector_metadata(source: Path) -> dict[str, str]:
+    """The detector settings (and calibration summary, if any) stored in model ``source``, as
+    metadata entries for ``update_metadata``: to keep them when the same checkpoint is exported
+    again."""
     from google.protobuf.message import DecodeError
 
     onnx = onnx_package()
@@ -115,18 +116,20 @@ def copy_detector(source: Path, out: Path) -> None:
         raise SpotterError(f"{source}: not a readable model ({type(exc).__name__})") from exc
     if "detector" not in meta:
         raise SpotterError(f"{source}: no detector settings to copy")
-    update_metadata(out, out, {k: meta[k] for k in ("detector", "calibration") if k in meta})
+    return {key: meta[key] for key in ("detector", "calibration") if key in meta}
 
 
 def update_metadata(model: Path, out: Path, updates: dict[str, str]) -> None:
+    """Copy ``model`` to ``out`` with these metadata entries replaced or added."""
     DetectorConfig(**json.loads(updates["detector"]))  # refuse settings this detector lacks
-    graph = onnx_package().load(str(model))
+    onnx = onnx_package()
+    graph = onnx.load(str(model))
     for prop in list(graph.metadata_props):
         if prop.key in updates:
             graph.metadata_props.remove(prop)
     for key, value in updates.items():
         graph.metadata_props.add(key=key, value=value)
-    onnx_package().save(graph, str(out))
+    onnx.save(graph, str(out))
 
 
 def onnx_package():

@@ -603,17 +603,18 @@ def export_command(
     ] = None,
 ) -> None:
     """Export a checkpoint to a streaming ONNX model and check it against the torch model."""
+    from spotter.calibrate import detector_metadata, update_metadata
+
     training_extra()
     if not checkpoint.is_file():
         raise fail(f"checkpoint not found: {checkpoint}")
+    try:
+        kept = detector_metadata(detector_from) if detector_from is not None else None
+    except SpotterError as exc:
+        raise fail(str(exc)) from None
     export_checked(checkpoint, out)
-    if detector_from is not None:
-        from spotter.calibrate import copy_detector
-
-        try:
-            copy_detector(detector_from, out)
-        except SpotterError as exc:
-            raise fail(str(exc)) from None
+    if kept is not None:
+        update_metadata(out, out, kept)
 
 
 @app.command("quantize")

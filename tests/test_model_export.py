@@ -150,6 +150,11 @@ def test_export_again_keeps_the_calibrated_detector(tiny_model, tmp_path):
     for name, options in (("again.onnx", keep), ("plain.onnx", [])):
         result = run_spotter("export", checkpoint, "--out", str(tmp_path / name), *options)
         assert result.returncode == 0, result.stderr.decode()
+    not_a_model = run_spotter(
+        "export", checkpoint, "--out", str(tmp_path / "no.onnx"), "--detector-from", checkpoint
+    )
+    assert not_a_model.returncode == 2 and b"not a readable model" in not_a_model.stderr
+    assert not (tmp_path / "no.onnx").exists()  # refused before anything is written
     again, plain = (Engine(tmp_path / name).info for name in ("again.onnx", "plain.onnx"))
     assert again.detector == detector and plain.detector != detector
     assert json.loads(again.metadata["calibration"]) == {"target_per_hour": 3}
