@@ -37,8 +37,7 @@ from models.features import LogMel
 from models.model import SpotterModel
 from models.network import CausalConv, DigitNet
 from spotter.detector import DetectorConfig
-
-FORMAT_VERSION = "2"
+from spotter.engine import FORMAT
 
 
 def folded(layer: CausalConv) -> tuple[torch.Tensor, torch.Tensor]:
@@ -124,7 +123,7 @@ def metadata(model: SpotterModel, detector: DetectorConfig, summary: dict) -> di
     front = model.front_end.cfg
     rf = model.net.receptive_field
     return {
-        "spotter_format": FORMAT_VERSION,
+        "spotter_format": FORMAT,
         "labels": json.dumps(list(model.labels)),
         "sample_rate": str(front.sample_rate),
         "hop_length": str(front.hop_length),
