@@ -9,7 +9,6 @@ highest-scoring detection taken as the prediction.
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import sys
@@ -57,7 +56,6 @@ class TrainConfig:
     highpass_hz: tuple[float, float] = (30.0, 300.0)
     lowpass_hz: tuple[float, float] = (3000.0, 8000.0)  # band limits of engines, microphones
     tilt_db_per_octave: tuple[float, float] = (-3.0, 3.0)
-    average_decay: float = 0.999  # exported weights: a moving average of the steps; 0 = last step
     net: NetworkConfig = field(default_factory=NetworkConfig)
     mix: MixConfig = field(default_factory=MixConfig)
 
@@ -143,17 +141,6 @@ def score_clips(
     return {"accuracy": correct / len(clips), "one_event": single / len(clips), "clips": len(clips)}
 
 
-@torch.no_grad()
-def update_average(average: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
-    """average ← decay · average + (1 − decay) · model, for weights and batch-norm statistics
-    alike (integer counters are copied)."""
-    for mean, value in zip(average.state_dict().values(), model.state_dict().values(), strict=True):
-        if mean.is_floating_point():
-            mean.lerp_(value, 1.0 - decay)
-        else:
-            mean.copy_(value)
-
-
 def fit_normalisation(model: SpotterModel, mixer: Mixer) -> None:
     audio, _ = mixer.batch(64)
     with torch.no_grad():
@@ -212,7 +199,6 @@ def train(cfg: TrainConfig, log=print) -> dict:
         synthetic=synthetic,
     )
     fit_normalisation(model, mixer)
-    averaged = copy.deepcopy(model)
     n_params = sum(p.numel() for p in model.net.parameters())
     log(
         f"model: {n_params:,} parameters, receptive field {rf} frames "
@@ -240,8 +226,6 @@ def train(cfg: TrainConfig, log=print) -> dict:
         loss.backward()
         optimiser.step()
         schedule.step()
-        # the decay ramps up from 0.1 so that a short run averages its last steps, not its start
-        update_average(averaged.net, model.net, min(cfg.average_decay, (1 + step) / (10 + step)))
         running += loss.item()
         if step % 50 == 0 or step == cfg.steps:
             elapsed = time.monotonic() - started
@@ -251,21 +235,19 @@ def train(cfg: TrainConfig, log=print) -> dict:
             )
             running = 0.0
         if step % cfg.eval_every == 0 or step == cfg.steps:
-            entry = {"step": step}
-            for weights, scored in (("last step", model), ("average", averaged)):
-                entry[weights] = {
-                    name: score_clips(scored, splits[name], DetectorConfig())
-                    for name in ("official", "heldout", "synthetic val")
-                    if splits.get(name)
-                }
-                log(
-                    f"  eval step {step}, {weights}: "
-                    + ", ".join(
-                        f"{name} acc {s['accuracy']:.3f} one-event {s['one_event']:.3f}"
-                        for name, s in entry[weights].items()
-                    )
+            scores = {
+                name: score_clips(model, splits[name], DetectorConfig())
+                for name in ("official", "heldout", "synthetic val")
+                if splits.get(name)
+            }
+            history.append({"step": step, **scores})
+            log(
+                f"  eval step {step}: "
+                + ", ".join(
+                    f"{name} acc {s['accuracy']:.3f} one-event {s['one_event']:.3f}"
+                    for name, s in scores.items()
                 )
-            history.append(entry)
+            )
             if not math.isfinite(loss.item()):
                 raise RuntimeError("training diverged (loss is not finite)")
 
@@ -286,8 +268,7 @@ def train(cfg: TrainConfig, log=print) -> dict:
         {
             "front": asdict(model.front_end.cfg),
             "net": asdict(cfg.net),
-            "state_dict": averaged.state_dict(),
-            "last_step_state_dict": model.state_dict(),
+            "state_dict": model.state_dict(),
             "summary": summary,
         },
         cfg.out / "checkpoint.pt",

@@ -66,7 +66,7 @@ def main() -> None:
             summary = json.loads((folder / "metrics.json").read_text())
         else:
             summary = train(config(change, args.steps, folder, args.threads), log=lambda m: None)
-        final = summary["final"]["average"]
+        final = summary["final"]
         rows.append(
             f"| {name} | {100 * final['heldout']['accuracy']:.1f} % "
             f"| {100 * final['heldout']['one_event']:.1f} % "

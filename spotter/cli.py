@@ -543,15 +543,6 @@ def train(
         str, typer.Option(help="Comma-separated speakers never trained on.")
     ] = "theo,yweweler",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    average_decay: Annotated[
-        float,
-        typer.Option(
-            min=0.0,
-            max=0.9999,
-            help="Export a moving average of the weights with this decay per step; 0: the "
-            "last step's weights.",
-        ),
-    ] = 0.999,
     threads: Annotated[int, typer.Option(min=1, help="CPU threads for torch.")] = 2,
     synth: Annotated[
         Path, typer.Option(help="Synthetic voices from 'spotter data synth' (train/val splits).")
@@ -583,7 +574,6 @@ def train(
         heldout_speakers=tuple(s for s in heldout.split(",") if s),
         seed=seed,
         threads=threads,
-        average_decay=average_decay,
         synth=synth if synth.is_dir() or not fsdd_only else None,
         synthetic_train=not fsdd_only,
         max_clips=max_clips,
