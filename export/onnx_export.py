@@ -40,11 +40,57 @@ from spotter.detector import DetectorConfig
 from spotter.engine import FORMAT
 
 
-def folded(layer: CausalConv) -> tuple[torch.Tensor, torch.Tensor]:
-    """The convolution with its batch norm folded in: weight (C_out, C_in, k), bias (C_out,)."""
-    norm = layer.norm
-    scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
-    return layer.conv.weight * scale[:, None, None], norm.bias - norm.running_mean * scale
+class FoldedConv(nn.Module):
+    """A ``CausalConv`` with its batch norm folded into the weights, on 4-D tensors:
+    (B, C_in, 1, T) → (B, C_out, 1, T − context).
+
+    ``scale_in`` and ``shift_in`` (C_in,) fold an affine map of the input, x·scale + shift, into
+    the weights too; ``extra_inputs`` appends input channels that the layer ignores."""
+
+    def __init__(
+        self,
+        layer: CausalConv,
+        scale_in: torch.Tensor | None = None,
+        shift_in: torch.Tensor | None = None,
+        extra_inputs: int = 0,
+    ) -> None:
+        super().__init__()
+        norm = layer.norm
+        scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
+        weight = layer.conv.weight * scale[:, None, None]
+        bias = norm.bias - norm.running_mean * scale
+        depthwise = layer.depthwise.weight if layer.depthwise is not None else None
+        if shift_in is not None:  # what the shift alone gives, through the linear layer
+            through = shift_in[:, None]
+            if depthwise is not None:
+                through = through * depthwise.sum(dim=2)
+            bias = bias + (weight * through[None]).sum(dim=(1, 2))
+        if scale_in is not None:
+            if depthwise is not None:
+                depthwise = depthwise * scale_in[:, None, None]
+            else:
+                weight = weight * scale_in[None, :, None]
+        if extra_inputs:
+            weight = torch.cat(
+                [weight, weight.new_zeros(weight.shape[0], extra_inputs, weight.shape[2])], 1
+            )
+            if depthwise is not None:
+                depthwise = torch.cat(
+                    [depthwise, depthwise.new_zeros(extra_inputs, 1, depthwise.shape[2])]
+                )
+        self.dilation = (layer.conv if depthwise is None else layer.depthwise).dilation[0]
+        self.weight = nn.Parameter(weight.detach().unsqueeze(2))
+        self.bias = nn.Parameter(bias.detach())
+        self.depthwise = (
+            None if depthwise is None else nn.Parameter(depthwise.detach().unsqueeze(2))
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        dilation = (1, self.dilation)
+        if self.depthwise is not None:
+            x = F.conv2d(x, self.depthwise, dilation=dilation, groups=self.depthwise.shape[0])
+            dilation = (1, 1)
+        return F.conv2d(x, self.weight, self.bias, dilation=dilation)
 
 
 class FrontEndStep(nn.Module):
@@ -71,31 +117,24 @@ class NetworkStep(nn.Module):
 
     def __init__(self, net: DigitNet, front: LogMel) -> None:
         super().__init__()
-        weight, bias = folded(net.stem)
-        weight = weight * front.inv_std[None, :, :]  # (x − mean)·inv_std, folded
-        bias = bias - (weight * front.mean[None, :, :]).sum(dim=(1, 2))
-        weight = torch.cat([weight, torch.zeros_like(weight[:, :1])], dim=1)  # energy band
-        self.stem = self.conv(weight, bias)
-        self.dilated = nn.ModuleList(self.conv(*folded(b.dilated)) for b in net.blocks)
-        self.pointwise = nn.ModuleList(self.conv(*folded(b.pointwise)) for b in net.blocks)
-        self.head = self.conv(net.head.weight, net.head.bias)
-        self.dilations = net.cfg.dilations
+        inv_std = front.inv_std[:, 0]  # (x − mean)·inv_std, folded; the energy band ignored
+        self.stem = FoldedConv(net.stem, inv_std, -front.mean[:, 0] * inv_std, extra_inputs=1)
+        self.dilated = nn.ModuleList(FoldedConv(b.dilated) for b in net.blocks)
+        self.pointwise = nn.ModuleList(FoldedConv(b.pointwise) for b in net.blocks)
+        self.head = nn.ParameterList(
+            [net.head.weight.detach().unsqueeze(2), net.head.bias.detach()]
+        )
         self.contexts = [layer.context for layer in net.layers]
         self.channels = [net.cfg.n_mels + 1] + [net.cfg.channels] * len(net.blocks)
-
-    @staticmethod
-    def conv(weight: torch.Tensor, bias: torch.Tensor) -> nn.ParameterList:
-        return nn.ParameterList([weight.detach().unsqueeze(2), bias.detach()])
 
     def forward(self, bands: torch.Tensor, caches: list[torch.Tensor]):
         joined = torch.cat([caches[0], bands], dim=3)
         new_caches = [joined[:, :, :, -self.contexts[0] :]]
-        x = torch.relu(F.conv2d(joined, *self.stem))
-        for i, dilation in enumerate(self.dilations):
+        x = torch.relu(self.stem(joined))
+        for i, (dilated, pointwise) in enumerate(zip(self.dilated, self.pointwise, strict=True)):
             joined = torch.cat([caches[i + 1], x], dim=3)
             new_caches.append(joined[:, :, :, -self.contexts[i + 1] :])
-            h = torch.relu(F.conv2d(joined, *self.dilated[i], dilation=(1, dilation)))
-            x = torch.relu(F.conv2d(h, *self.pointwise[i]) + x)
+            x = torch.relu(pointwise(torch.relu(dilated(joined))) + x)
         return F.conv2d(x, *self.head), new_caches
 
     def cache_shapes(self, batch: int = 1) -> list[tuple[int, int, int, int]]:

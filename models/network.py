@@ -22,6 +22,9 @@ class NetworkConfig:
     stem_kernel: int = 5
     kernel: int = 3
     dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 16)
+    # Each k-tap convolution as a per-channel k-tap convolution followed by a 1×1 one: about
+    # k times fewer weights per layer, so a wider network fits the same file.
+    separable: bool = False
     labels: tuple[str, ...] = field(
         default=(
             "zero",
@@ -40,25 +43,38 @@ class NetworkConfig:
 
 
 class CausalConv(nn.Module):
-    """Valid conv + batch norm. ``context`` = input frames it needs before its first output."""
+    """Valid conv + batch norm. ``context`` = input frames it needs before its first output.
 
-    def __init__(self, c_in: int, c_out: int, kernel: int, dilation: int = 1) -> None:
+    Separable (and kernel > 1): a per-channel k-tap ``depthwise`` conv, then a 1×1 ``conv``
+    across channels, then the norm; otherwise ``depthwise`` is None and ``conv`` has k taps."""
+
+    def __init__(
+        self, c_in: int, c_out: int, kernel: int, dilation: int = 1, separable: bool = False
+    ) -> None:
         super().__init__()
-        self.conv = nn.Conv1d(c_in, c_out, kernel, dilation=dilation, bias=False)
+        self.depthwise = (
+            nn.Conv1d(c_in, c_in, kernel, dilation=dilation, groups=c_in, bias=False)
+            if separable and kernel > 1
+            else None
+        )
+        taps = 1 if self.depthwise is not None else kernel
+        self.conv = nn.Conv1d(c_in, c_out, taps, dilation=dilation, bias=False)
         self.norm = nn.BatchNorm1d(c_out)
         self.context = dilation * (kernel - 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, C_in, T) → (B, C_out, T - context)."""
+        if self.depthwise is not None:
+            x = self.depthwise(x)
         return self.norm(self.conv(x))
 
 
 class ResidualBlock(nn.Module):
     """Dilated causal conv → ReLU → 1×1 conv, plus the input cropped to the valid length."""
 
-    def __init__(self, channels: int, kernel: int, dilation: int) -> None:
+    def __init__(self, channels: int, kernel: int, dilation: int, separable: bool = False) -> None:
         super().__init__()
-        self.dilated = CausalConv(channels, channels, kernel, dilation)
+        self.dilated = CausalConv(channels, channels, kernel, dilation, separable)
         self.pointwise = CausalConv(channels, channels, 1)
         self.context = self.dilated.context
 
@@ -74,9 +90,9 @@ class DigitNet(nn.Module):
     def __init__(self, cfg: NetworkConfig = NetworkConfig()) -> None:
         super().__init__()
         self.cfg = cfg
-        self.stem = CausalConv(cfg.n_mels, cfg.channels, cfg.stem_kernel)
+        self.stem = CausalConv(cfg.n_mels, cfg.channels, cfg.stem_kernel, 1, cfg.separable)
         self.blocks = nn.ModuleList(
-            ResidualBlock(cfg.channels, cfg.kernel, d) for d in cfg.dilations
+            ResidualBlock(cfg.channels, cfg.kernel, d, cfg.separable) for d in cfg.dilations
         )
         self.head = nn.Conv1d(cfg.channels, len(cfg.labels), 1)
 

@@ -539,6 +539,12 @@ def train(
     steps: Annotated[int, typer.Option(help="Optimiser steps.")] = 20000,
     batch_size: Annotated[int, typer.Option(help="Windows per step.")] = 32,
     channels: Annotated[int, typer.Option(help="CNN width.")] = 56,
+    separable: Annotated[
+        bool,
+        typer.Option(
+            "--separable", help="Factor each k-tap convolution into per-channel k taps + 1×1."
+        ),
+    ] = False,
     heldout: Annotated[
         str, typer.Option(help="Comma-separated speakers never trained on.")
     ] = "theo,yweweler",
@@ -577,7 +583,7 @@ def train(
         synth=synth if synth.is_dir() or not fsdd_only else None,
         synthetic_train=not fsdd_only,
         max_clips=max_clips,
-        net=NetworkConfig(channels=channels),
+        net=NetworkConfig(channels=channels, separable=separable),
     )
     cfg.eval_every = min(cfg.eval_every, steps)
     try:

@@ -9,7 +9,10 @@ import onnx
 import pytest
 import torch
 
-from export.onnx_export import parity
+from export.onnx_export import export, parity
+from models.features import FrontEndConfig
+from models.model import SpotterModel
+from models.network import NetworkConfig
 from models.train import load_checkpoint
 from spotter.engine import Engine
 from spotter.events import WORDS
@@ -44,6 +47,26 @@ def test_streaming_onnx_equals_offline_torch(tiny, spoken_digits, chunk):
 def test_export_parity_check_reports_small_difference(tiny):
     model, path = tiny
     assert parity(model, path) <= 1e-4
+
+
+@pytest.mark.parametrize("separable", [False, True])
+def test_every_folded_layer_streams_like_the_torch_model(separable, spoken_digits, tmp_path):
+    """Batch norms and the input normalisation far from identity, so that a wrong fold shows;
+    the separable network folds them through its per-channel convolutions."""
+    torch.manual_seed(0)
+    model = SpotterModel(FrontEndConfig(), NetworkConfig(channels=12, separable=separable))
+    model.front_end.set_normalisation(torch.randn(40) * 3, torch.rand(40) + 0.5)
+    for norm in (m for m in model.modules() if isinstance(m, torch.nn.BatchNorm1d)):
+        norm.running_mean.normal_()
+        norm.running_var.uniform_(0.5, 2.0)
+        norm.weight.data.normal_()
+        norm.bias.data.normal_()
+    model.eval()
+    path = export(model, tmp_path / "model.onnx", {})
+    audio = utterance(spoken_digits)
+    offline, _ = model.posteriors(torch.from_numpy(audio)[None])
+    streamed, _ = Engine(path).process(audio)
+    assert np.abs(streamed - offline[0].numpy()).max() <= 1e-4
 
 
 def test_receptive_field_in_metadata_matches_perturbation(tiny):
