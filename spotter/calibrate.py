@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -25,7 +28,9 @@ from spotter.detector import DetectorConfig
 from spotter.errors import SpotterError
 from spotter.evaluate import LabelledClip, StreamConfig, score_runs, stream_frames
 
-VALIDATION_STREAMS = StreamConfig(streams=12, seconds=300.0, seed=1)
+# Four hours: at about 20 false alarms per hour, one hour held too few of them to tell the
+# settings apart (four seeds all calibrated to ≤ 20 on one hour gave 21–45 on the test streams).
+VALIDATION_STREAMS = StreamConfig(streams=48, seconds=300.0, seed=1)
 
 
 @dataclass(frozen=True)
@@ -34,7 +39,10 @@ class Grid:
     smoothing: tuple[int, ...] = (1, 3, 5)
     refractory: tuple[int, ...] = (25, 50)
     min_frames: tuple[int, ...] = (1, 8, 12)
-    lookahead: tuple[int, ...] = (0, 5)
+    # Past a 12-frame minimum, a look-ahead of 5 frames only delays the events: on 4 h of
+    # validation streams 88.63 against 88.60 % recall, the same false alarms, median latency
+    # 0.17 against 0.11 s. Latency is a goal of its own, so it is not searched.
+    lookahead: tuple[int, ...] = (0,)
     merge_gap: tuple[int, ...] = (0, 10)
 
 
@@ -52,20 +60,14 @@ def calibrate(
     min_recall: float = 0.9,
     streams: StreamConfig = VALIDATION_STREAMS,
     grid: Grid = Grid(),
+    workers: int = 1,
 ) -> dict:
-    """→ report with the chosen ``detector`` settings and every setting's recall and FA/hour."""
+    """→ report with the chosen ``detector`` settings and every setting's recall and FA/hour.
+    ``workers`` processes replay the detector settings in parallel (same report for any)."""
     runs = stream_frames(spotter, clips, negatives, noise, streams)
     base = spotter.detector.cfg
-    rows = []
-    for threshold, smoothing, refractory, min_frames, lookahead, merge_gap in itertools.product(
-        grid.thresholds,
-        grid.smoothing,
-        grid.refractory,
-        grid.min_frames,
-        grid.lookahead,
-        grid.merge_gap,
-    ):
-        cfg = replace(
+    settings = [
+        replace(
             base.at_threshold(threshold),
             smoothing=smoothing,
             refractory=refractory,
@@ -73,8 +75,19 @@ def calibrate(
             lookahead=lookahead,
             merge_gap=merge_gap,
         )
-        summary = score_runs(spotter, runs, cfg, streams.tolerance_s)
-        rows.append({"detector": asdict(cfg), **summary})
+        for threshold, smoothing, refractory, min_frames, lookahead, merge_gap in itertools.product(
+            grid.thresholds,
+            grid.smoothing,
+            grid.refractory,
+            grid.min_frames,
+            grid.lookahead,
+            grid.merge_gap,
+        )
+    ]
+    scores = score_settings(spotter, runs, settings, streams.tolerance_s, workers)
+    rows = [
+        {"detector": asdict(cfg), **summary} for cfg, summary in zip(settings, scores, strict=True)
+    ]
     meeting = [r for r in rows if r["false_alarms_per_hour"] <= target_fa_per_hour]
     hearing = [r for r in rows if r["recall"] >= min_recall]
     if meeting:
@@ -92,6 +105,37 @@ def calibrate(
         "chosen": chosen,
         "grid": rows,
     }
+
+
+def available_cores() -> int:
+    return len(os.sched_getaffinity(0))
+
+
+_replay: tuple = ()  # (spotter, runs, tolerance) in a worker process, inherited by fork
+
+
+def _score_in_worker(cfg: DetectorConfig) -> dict:
+    spotter, runs, tolerance_s = _replay
+    return score_runs(spotter, runs, cfg, tolerance_s)
+
+
+def score_settings(
+    spotter: Spotter,
+    runs: list[tuple],
+    settings: list[DetectorConfig],
+    tolerance_s: float,
+    workers: int,
+) -> list[dict]:
+    """Replay every detector setting over the engine's frames: one summary per setting."""
+    if workers <= 1:
+        return [score_runs(spotter, runs, cfg, tolerance_s) for cfg in settings]
+    global _replay
+    _replay = (spotter, runs, tolerance_s)  # forked workers share the frames without a copy
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(_score_in_worker, settings, chunksize=8))
+    finally:
+        _replay = ()
 
 
 def write_detector(model: Path, out: Path, detector: dict, report: dict) -> None:

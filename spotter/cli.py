@@ -377,16 +377,24 @@ def calibrate(
         float,
         typer.Option(min=0.0, max=1.0, help="When the target is out of reach: keep this recall."),
     ] = 0.9,
-    streams: Annotated[int, typer.Option(min=1, help="Validation streams of 5 minutes.")] = 12,
+    streams: Annotated[int, typer.Option(min=1, help="Validation streams of 5 minutes.")] = 48,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Processes that replay the settings (default: one per core).",
+            show_default=False,
+        ),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option(help="Write the calibrated model here (default: in place).")
     ] = None,
 ) -> None:
-    """Choose the detector's threshold, smoothing, refractory period, minimum frames, blip
-    merging and look-ahead on validation streams for a false-alarm target, and store them in
-    the model's metadata."""
+    """Choose the detector's threshold, smoothing, refractory period, minimum frames and blip
+    merging on validation streams for a false-alarm target, and store them in the model's
+    metadata (the look-ahead stays 0: it would only delay events)."""
+    from spotter.calibrate import Grid, available_cores, write_detector
     from spotter.calibrate import calibrate as run_calibration
-    from spotter.calibrate import write_detector
     from spotter.evaluate import StreamConfig, find_clips
 
     spotter = load(model, None, "calibration")
@@ -399,6 +407,8 @@ def calibrate(
             target_fa,
             min_recall,
             StreamConfig(streams=streams, seconds=300.0, seed=1),
+            Grid(),
+            workers or available_cores(),
         )
         chosen = report["chosen"]
         write_detector(model, out or model, chosen["detector"], report)

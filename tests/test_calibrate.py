@@ -50,7 +50,12 @@ def test_of_two_equally_good_settings_the_one_that_decides_sooner_wins(spoken_di
     """Once a candidate must hold the threshold for 8 frames, the look-ahead after its peak
     changes when the event comes, not which events come."""
     grid = Grid(
-        thresholds=(0.6,), smoothing=(1,), refractory=(25,), min_frames=(8,), merge_gap=(0,)
+        thresholds=(0.6,),
+        smoothing=(1,),
+        refractory=(25,),
+        min_frames=(8,),
+        lookahead=(0, 5),
+        merge_gap=(0,),
     )
     negatives = synthesise_negatives(tmp_path / "negatives")
     report = calibrate(
@@ -62,6 +67,15 @@ def test_of_two_equally_good_settings_the_one_that_decides_sooner_wins(spoken_di
     assert len(outcomes) == 1  # the same events
     assert report["chosen"]["detector"]["lookahead"] == 0
     assert by_lookahead[0]["latency_s"]["median"] < by_lookahead[5]["latency_s"]["median"]
+
+
+def test_parallel_workers_give_the_same_report_as_one_process(spoken_digits, tmp_path):
+    spotter = Spotter.load()
+    args = (find_clips(spoken_digits), synthesise_negatives(tmp_path / "negatives"), None, 20.0)
+    alone = calibrate(spotter, *args, 0.9, STREAMS, GRID, workers=1)
+    shared = calibrate(spotter, *args, 0.9, STREAMS, GRID, workers=2)
+    assert shared == alone
+    assert len({(r["recall"], r["false_alarms_per_hour"]) for r in alone["grid"]}) > 1
 
 
 def test_written_settings_are_what_the_model_then_uses(tmp_path):
