@@ -12,9 +12,11 @@ and score it (rules in ``spotter.scoring``).
 from __future__ import annotations
 
 import csv
+import os
 import re
 import shutil
 import subprocess
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,7 +27,16 @@ from spotter.api import END_OF_STREAM_S, Spotter
 from spotter.detector import Detector, DetectorConfig
 from spotter.errors import SpotterError
 from spotter.resample import SAMPLE_RATE
-from spotter.scoring import ClipResult, StreamScore, Word, score_clips, score_stream, word_bounds
+from spotter.scoring import (
+    ClipResult,
+    Sentence,
+    StreamScore,
+    Word,
+    false_alarm_sources,
+    score_clips,
+    score_stream,
+    word_bounds,
+)
 from spotter.sources import load_noises, read_whole
 
 DETECT_BLOCK = 16  # hops
@@ -221,9 +232,10 @@ def build_stream(
     noises: list[np.ndarray],
     cfg: StreamConfig,
     rng: np.random.Generator,
-) -> tuple[np.ndarray, list[Word]]:
-    """One seeded stream: digit strings and ordinary sentences with pauses, over noise."""
-    pieces, words, position = [], [], 0
+) -> tuple[np.ndarray, list[Word], list[Sentence]]:
+    """One seeded stream: digit strings and ordinary sentences with pauses, over noise; the
+    digits and the sentences it holds, where."""
+    pieces, words, sentences, position = [], [], [], 0
     speech_levels = []
 
     def add(audio: np.ndarray) -> None:
@@ -245,14 +257,18 @@ def build_stream(
                 speech_levels.append(np.sqrt(np.mean(audio[start:end] ** 2)))
                 add(audio)
         else:
-            add(negatives[rng.integers(len(negatives))])
+            index = int(rng.integers(len(negatives)))
+            end = position + len(negatives[index])
+            sentences.append(Sentence(index, position / SAMPLE_RATE, end / SAMPLE_RATE))
+            add(negatives[index])
     speech = np.concatenate(pieces)
     level = float(np.median(speech_levels)) if speech_levels else 0.05
     noise = noises[rng.integers(len(noises))]
     offset = rng.integers(len(noise))
     bed = np.resize(np.roll(noise, -offset), len(speech))
     snr = rng.uniform(*cfg.snr_db)
-    return np.clip(speech + bed * level / 10 ** (snr / 20), -1, 1).astype(np.float32), words
+    mixed = np.clip(speech + bed * level / 10 ** (snr / 20), -1, 1).astype(np.float32)
+    return mixed, words, sentences
 
 
 def posteriors_of(spotter: Spotter, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -288,27 +304,27 @@ def stream_frames(
     negatives: list[Path],
     noise: Path | None,
     cfg: StreamConfig,
-) -> list[tuple[tuple[np.ndarray, np.ndarray], list[Word], float]]:
+) -> list[tuple[tuple[np.ndarray, np.ndarray], list[Word], list[Sentence], float]]:
     """Build ``cfg.streams`` seeded streams and run the engine over each once:
-    [(frames, words spoken, seconds of audio), ...]."""
+    [(frames, digits spoken, sentences spoken, seconds of audio), ...]."""
     rng = np.random.default_rng(cfg.seed)
     digits = [(read_whole(c.path), c.digit) for c in clips]
     others = [read_whole(path) for path in negatives]
     noises = load_noises(noise)
     runs = []
     for _ in range(cfg.streams):
-        audio, words = build_stream(digits, others, noises, cfg, rng)
-        runs.append((posteriors_of(spotter, audio), words, len(audio) / SAMPLE_RATE))
+        audio, words, sentences = build_stream(digits, others, noises, cfg, rng)
+        runs.append((posteriors_of(spotter, audio), words, sentences, len(audio) / SAMPLE_RATE))
     return runs
 
 
 def non_digit_seconds(runs: list[tuple]) -> float:
-    return sum(seconds - sum(w.end - w.start for w in words) for _, words, seconds in runs)
+    return sum(seconds - sum(w.end - w.start for w in words) for _, words, _, seconds in runs)
 
 
 def score_runs(spotter: Spotter, runs: list[tuple], cfg: DetectorConfig, tolerance_s: float):
     total = StreamScore()
-    for frames, words, _ in runs:
+    for frames, words, *_ in runs:
         total.add(score_stream(words, detect_with(spotter, frames, cfg), tolerance_s))
     return total.summary(non_digit_seconds(runs))
 
@@ -326,14 +342,35 @@ def evaluate_streams(
     model_cfg = spotter.detector.cfg
     sweep = sorted({*thresholds, model_cfg.threshold})
     rows = {t: score_runs(spotter, runs, model_cfg.at_threshold(t), cfg.tolerance_s) for t in sweep}
+    names = relative_names(negatives)
+    sources: Counter[tuple[int | None, str]] = Counter()
+    for frames, words, sentences, _ in runs:
+        score = score_stream(words, detect_with(spotter, frames, model_cfg), cfg.tolerance_s)
+        sources += false_alarm_sources(score.false_alarm_events, sentences, cfg.tolerance_s)
     return {
         "mode": "streams",
         "config": {**asdict(cfg), "clips": len(clips), "negatives": len(negatives)},
         "audio_seconds": round(sum(seconds for *_, seconds in runs), 1),
         "threshold": model_cfg.threshold,
         **rows[model_cfg.threshold],
+        "false_alarm_sources": [
+            {
+                "negative": None if index is None else names[index],
+                "word": word,
+                "false_alarms": count,
+            }
+            for (index, word), count in sources.most_common()
+        ],
         "sweep": [{"threshold": t, **rows[t]} for t in sweep],
     }
+
+
+def relative_names(paths: list[Path]) -> list[str]:
+    """Paths relative to the folder they share (stable when it is a temporary one)."""
+    if not paths:
+        return []
+    root = Path(os.path.commonpath(paths)) if len(paths) > 1 else paths[0].parent
+    return [str(path.relative_to(root)) for path in paths]
 
 
 def streams_table(report: dict) -> str:
@@ -347,8 +384,15 @@ def streams_table(report: dict) -> str:
         f"non-digit audio; {report['duplicates']} of them duplicates)",
         f"latency (time - end) median {latency['median']} s  p90 {latency['p90']} s  "
         f"max {latency['max']} s",
-        "threshold  recall  FA/hour",
     ]
+    if report["false_alarm_sources"]:
+        lines.append("false alarms by what was playing (the 8 most):")
+    lines += [
+        f"  {row['false_alarms']} x {row['word']} under "
+        + (row["negative"] or "no sentence (noise, digit strings)")
+        for row in report["false_alarm_sources"][:8]
+    ]
+    lines += ["threshold  recall  FA/hour"]
     lines += [
         f"{row['threshold']:9.2f}  {percent(row['recall']):>6}  {row['false_alarms_per_hour']}"
         for row in report["sweep"]

@@ -31,6 +31,15 @@ class Word:
     end: float
 
 
+@dataclass(frozen=True)
+class Sentence:
+    """Ordinary speech placed in a stream: which negative recording, and its span in seconds."""
+
+    index: int
+    start: float
+    end: float
+
+
 @dataclass
 class StreamScore:
     words: int = 0
@@ -41,6 +50,7 @@ class StreamScore:
     duplicates: int = 0
     events: int = 0
     latencies: list[float] = field(default_factory=list)
+    false_alarm_events: list[Event] = field(default_factory=list)
 
     def add(self, other: StreamScore) -> None:
         for name in (
@@ -54,6 +64,7 @@ class StreamScore:
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.latencies += other.latencies
+        self.false_alarm_events += other.false_alarm_events
 
     def summary(self, non_digit_seconds: float) -> dict:
         """Rates, false alarms per hour of audio that holds no digit, and latency statistics."""
@@ -98,9 +109,22 @@ def score_stream(words: list[Word], events: list[Event], tolerance_s: float = 0.
         else:
             score.misses += 1
     inside_a_word = {i for word in words for i in window(word)}
-    score.false_alarms = sum(free)
+    score.false_alarm_events = [e for e, is_free in zip(events, free, strict=True) if is_free]
+    score.false_alarms = len(score.false_alarm_events)
     score.duplicates = sum(1 for i, is_free in enumerate(free) if is_free and i in inside_a_word)
     return score
+
+
+def false_alarm_sources(
+    false_alarms: list[Event], sentences: list[Sentence], tolerance_s: float = 0.5
+) -> Counter[tuple[int | None, str]]:
+    """(sentence index, word fired) → false alarms decided during that sentence or within
+    ``tolerance_s`` after it; index None for those under no sentence (noise, digit strings)."""
+    found: Counter[tuple[int | None, str]] = Counter()
+    for event in false_alarms:
+        under = [s.index for s in sentences if s.start <= event.time <= s.end + tolerance_s]
+        found[(under[0] if under else None, event.word)] += 1
+    return found
 
 
 @dataclass

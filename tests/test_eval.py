@@ -9,7 +9,14 @@ import soundfile as sf
 from conftest import FSDD, pad, run_spotter
 
 from spotter import Spotter
-from spotter.evaluate import StreamConfig, build_stream, detect_at, posteriors_of
+from spotter.evaluate import (
+    LabelledClip,
+    StreamConfig,
+    build_stream,
+    detect_at,
+    evaluate_streams,
+    posteriors_of,
+)
 from spotter.sources import read_whole
 
 # Some the shipped model gets right, some it gets wrong (6_yweweler_0 → three, 9_theo_1 → zero).
@@ -74,8 +81,14 @@ def test_stream_ground_truth_marks_where_each_digit_was_placed():
     clip = np.concatenate([np.zeros(800, np.float32), word, np.zeros(800, np.float32)])
     other = np.full(3000, 0.25, np.float32)
     cfg = StreamConfig(seconds=20, snr_db=(200.0, 200.0))
-    audio, words = build_stream([(clip, 3)], [other], [np.ones(100, np.float32)], cfg, rng)
+    audio, words, sentences = build_stream(
+        [(clip, 3)], [other], [np.ones(100, np.float32)], cfg, rng
+    )
     assert len(words) > 3 and all(w.digit == 3 for w in words)
+    assert len(sentences) > 1 and all(s.index == 0 for s in sentences)
+    for s in sentences:
+        start, end = round(s.start * 16000), round(s.end * 16000)
+        assert end - start == 3000 and np.allclose(audio[start:end], 0.25, atol=1e-4)
     for w in words:
         start, end = round(w.start * 16000), round(w.end * 16000)
         assert np.allclose(audio[start : start + 160], word[:160], atol=1e-4)
@@ -129,3 +142,16 @@ def test_eval_streams_is_reproducible_for_a_seed(tmp_path):
     assert reports[0]["words"] > 0 and reports[0]["sweep"]
     assert reports[0]["config"]["seed"] == 7
     assert reports[0] != reports[2]
+
+
+def test_eval_streams_names_the_recordings_that_fire(tmp_path):
+    """A spoken "seven" among the ordinary speech: its false alarms are traced to that file."""
+    digit = LabelledClip(FSDD / "0_theo_7.wav", 0, "theo")
+    seven = tmp_path / "sounds-like-seven.wav"
+    sf.write(seven, read_whole(FSDD / "7_theo_1.wav"), 16000)
+    cfg = StreamConfig(streams=1, seconds=30.0, seed=2, digits_p=0.3, snr_db=(30.0, 30.0))
+    report = evaluate_streams(Spotter.load(), [digit], [seven], None, cfg)
+    assert report["false_alarms"] > 0
+    top = report["false_alarm_sources"][0]
+    assert top["negative"] == seven.name and top["word"] == "seven"
+    assert sum(r["false_alarms"] for r in report["false_alarm_sources"]) == report["false_alarms"]

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from spotter.events import WORDS, Event
-from spotter.scoring import ClipResult, Word, score_clips, score_stream
+from spotter.scoring import (
+    ClipResult,
+    Sentence,
+    Word,
+    false_alarm_sources,
+    score_clips,
+    score_stream,
+)
 
 
 def event(digit: int, time: float, score: float = 0.9, end: float | None = None) -> Event:
@@ -82,3 +89,10 @@ def test_clip_scores_take_the_highest_score_event():
     assert scores["confusion"][3][10] == 1 and scores["confusion"][3][8] == 1
     assert scores["confusion"][7][7] == 2
     assert scores["latency_s"]["max"] == pytest.approx(0.1)
+
+
+def test_false_alarms_are_traced_to_the_sentence_under_them():
+    score = score_stream([Word(1, 1.0, 1.5)], [event(1, 1.6), event(3, 4.2), event(9, 8.0)])
+    sentences = [Sentence(5, 3.0, 4.0), Sentence(2, 6.0, 7.0)]
+    found = false_alarm_sources(score.false_alarm_events, sentences, tolerance_s=0.5)
+    assert found == {(5, "three"): 1, (None, "nine"): 1}
