@@ -393,7 +393,7 @@ def calibrate(
     """Choose the detector's threshold, smoothing, refractory period, minimum frames and blip
     merging on validation streams for a false-alarm target, and store them in the model's
     metadata (the look-ahead stays 0: it would only delay events)."""
-    from spotter.calibrate import Grid, available_cores, write_detector
+    from spotter.calibrate import available_cores, write_detector
     from spotter.calibrate import calibrate as run_calibration
     from spotter.evaluate import StreamConfig, find_clips
 
@@ -407,8 +407,7 @@ def calibrate(
             target_fa,
             min_recall,
             StreamConfig(streams=streams, seconds=300.0, seed=1),
-            Grid(),
-            workers or available_cores(),
+            workers=workers or available_cores(),
         )
         chosen = report["chosen"]
         write_detector(model, out or model, chosen["detector"], report)

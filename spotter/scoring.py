@@ -46,7 +46,6 @@ class StreamScore:
     hits: int = 0
     substitutions: int = 0
     misses: int = 0
-    false_alarms: int = 0
     duplicates: int = 0
     events: int = 0
     latencies: list[float] = field(default_factory=list)
@@ -58,13 +57,16 @@ class StreamScore:
             "hits",
             "substitutions",
             "misses",
-            "false_alarms",
             "duplicates",
             "events",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.latencies += other.latencies
         self.false_alarm_events += other.false_alarm_events
+
+    @property
+    def false_alarms(self) -> int:
+        return len(self.false_alarm_events)
 
     def summary(self, non_digit_seconds: float) -> dict:
         """Rates, false alarms per hour of audio that holds no digit, and latency statistics."""
@@ -110,7 +112,6 @@ def score_stream(words: list[Word], events: list[Event], tolerance_s: float = 0.
             score.misses += 1
     inside_a_word = {i for word in words for i in window(word)}
     score.false_alarm_events = [e for e, is_free in zip(events, free, strict=True) if is_free]
-    score.false_alarms = len(score.false_alarm_events)
     score.duplicates = sum(1 for i, is_free in enumerate(free) if is_free and i in inside_a_word)
     return score
 
