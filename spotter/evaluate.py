@@ -37,6 +37,7 @@ from spotter.scoring import (
     score_stream,
     word_bounds,
 )
+from spotter.sentences import TEST_SENTENCES
 from spotter.sources import load_noises, read_whole
 
 DETECT_BLOCK = 16  # hops
@@ -146,45 +147,6 @@ def percent(value: float | None) -> str:
 
 # --- continuous streams -------------------------------------------------------------------
 
-# Ordinary speech with no digit word and no homophone of one ("to", "too", "for", "ate", "won"
-# fire by policy: see models/synth.py); never trained on (training uses models.synth.OTHER_SPEECH).
-SENTENCES = (
-    "hello there",
-    "good morning",
-    "please call me back later",
-    "the weather is nice today",
-    "open the door",
-    "what is your name",
-    "thank you very much",
-    "turn on the lights",
-    "how are you doing",
-    "see you tomorrow",
-    "my name is alice",
-    "where is the station",
-    "the quick brown fox jumps over the lazy dog",
-    "can you hear me",
-    "let us meet at noon",
-    "I would like a cup of coffee",
-    "the meeting has been moved",
-    "please hold the line",
-    "press the green button",
-    "that sounds good",
-    "never mind",
-    "yes",
-    "no",
-    "maybe",
-    "cancel",
-    "repeat",
-    "help",
-    "start again",
-    "go back",
-    "main menu",
-    "operator",
-    "speak slowly please",
-    "I am not sure",
-    "it is raining again",
-    "welcome home",
-)
 NEGATIVE_VOICES = (
     "en-us",
     "en-gb+f3",
@@ -207,15 +169,15 @@ class StreamConfig:
     tolerance_s: float = 0.5
 
 
-def synthesise_negatives(folder: Path) -> list[Path]:
+def synthesise_negatives(folder: Path, sentences: tuple[str, ...] = TEST_SENTENCES) -> list[Path]:
     """Ordinary sentences spoken by espeak-ng voices into ``folder`` (deterministic)."""
     if shutil.which("espeak-ng") is None:
         raise SpotterError("streams need espeak-ng for non-digit speech (or pass --negatives)")
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    for i, sentence in enumerate(SENTENCES):
+    for i, sentence in enumerate(sentences):
         voice = NEGATIVE_VOICES[i % len(NEGATIVE_VOICES)]
-        path = folder / f"negative_{i:02d}.wav"
+        path = folder / f"negative_{i:03d}.wav"
         subprocess.run(
             ["espeak-ng", "-v", voice, "-s", "160", "-w", str(path), sentence],
             check=True,

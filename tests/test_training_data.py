@@ -115,7 +115,7 @@ def test_more_training_sentences_leave_validation_and_test_as_they_were(monkeypa
 
 
 def test_training_speech_follows_the_homophone_policy():
-    words = {w for text in synth.OTHER_SPEECH for w in text.lower().split()}
+    words = {w for text in synth.OTHER_SPEECH + synth.DIGIT_RHYMES for w in text.lower().split()}
     assert not words & (set(WORDS) | set(synth.FIRES_AS_DIGIT))  # never taught "not a digit"
     assert set(synth.NEVER_FIRE) <= words  # taught "not a digit"
 
@@ -137,10 +137,28 @@ def test_random_strings_leave_out_words_that_end_in_a_digit(tmp_path):
     assert all(2 <= len(s.split()) <= 5 and set(s.split()) <= set(vocabulary) for s in strings)
 
 
-def test_validation_and_test_sentences_are_never_trained_on():
-    from spotter.evaluate import SENTENCES
+def test_validation_and_test_sentences_are_never_trained_on_nor_shared():
+    from spotter.sentences import TEST_SENTENCES, VALIDATION_SENTENCES
 
-    assert not set(SENTENCES) & set(synth.OTHER_SPEECH)
+    trained = set(synth.OTHER_SPEECH) | set(synth.DIGIT_RHYMES)
+    assert not set(VALIDATION_SENTENCES) & trained
+    assert not set(TEST_SENTENCES) & trained
+    assert not set(VALIDATION_SENTENCES) & set(TEST_SENTENCES)
+
+
+def test_validation_and_test_streams_speak_their_own_sentences():
+    from spotter.sentences import TEST_SENTENCES, VALIDATION_SENTENCES
+
+    manifests = synth.plan(synth.SynthConfig(out=Path("unused"), random_sentences=0))
+    assert {text for _, text in manifests["other-val"]} == set(VALIDATION_SENTENCES)
+    assert {text for _, text in manifests["other-test"]} == set(TEST_SENTENCES)
+
+
+def test_sentences_that_must_not_fire_hold_no_word_that_fires():
+    from spotter.sentences import TEST_SENTENCES, VALIDATION_SENTENCES
+
+    words = {w for text in VALIDATION_SENTENCES + TEST_SENTENCES for w in text.lower().split()}
+    assert not words & (set(WORDS) | set(synth.FIRES_AS_DIGIT))
 
 
 def test_data_synth_writes_a_manifest_per_split(tmp_path):
