@@ -14,9 +14,9 @@ accents. Rate and pitch jitter add takes, not speakers. Validation voices pick t
 thresholds; test voices only measure.
 
 Ordinary speech is what the model must ignore. Training uses ``OTHER_SPEECH`` (words, number
-words and phrases), ``DIGIT_RHYMES`` and random strings of dictionary words; validation and
-test use the sentences of ``spotter.sentences``, disjoint from both and from each other. The
-homophone policy (README, "What fires"):
+words and phrases) and random strings of dictionary words; validation and test use the
+sentences of ``spotter.sentences``, disjoint from both and from each other. The homophone
+policy (README, "What fires"):
 
 - fires: the ten digit words, and words that sound exactly like one ("to", "too", "for", "ate",
   "won"): no acoustic model can tell them apart alone, so they are never trained as non-digits;
@@ -184,21 +184,6 @@ OTHER_SPEECH = (
     "my password is secret",
 )
 
-# Everyday words that rhyme with a digit but start otherwise: the model fires when a word ends,
-# so it must learn the digit's onset, not just its ending ("line" is not "nine").
-DIGIT_RHYMES = (
-    "hero", "arrow", "narrow", "sorrow", "below", "know", "slow", "so",  # zero
-    "fun", "sun", "done", "run", "none", "gun", "son", "begun", "ton",  # one
-    "do", "new", "you", "glue", "blue", "true", "shoe", "through", "view", "few",  # two
-    "free", "tree", "agree", "see", "me", "tea", "key", "degree", "ski",  # three
-    "door", "floor", "war", "store", "your", "score", "pour", "core", "roar",  # four
-    "drive", "alive", "arrive", "dive", "hive", "thrive", "life", "knife", "wife",  # five
-    "mix", "fix", "kicks", "picks", "tricks", "sticks", "bricks", "sick", "kiss",  # six
-    "heaven", "even", "oven", "given", "driven", "kevin", "devon",  # seven
-    "day", "way", "say", "pay", "they", "age", "aid", "ace", "eat",  # eight
-    "line", "mine", "sign", "wine", "shine", "design", "online", "time", "nice", "night",  # nine
-)  # fmt: skip
-
 
 def source_of(voice: Voice) -> str:
     """The human (or espeak-ng timbre) behind a voice: what the splits keep apart."""
@@ -290,7 +275,7 @@ def plan(cfg: SynthConfig) -> dict[str, list[tuple[Job, str]]]:
                 manifests[split].append((job(voice, word, split, f"{digit}_{take}"), str(digit)))
 
         if split == "train":
-            texts = [(text, cfg.other_voices) for text in OTHER_SPEECH + DIGIT_RHYMES]
+            texts = [(text, cfg.other_voices) for text in OTHER_SPEECH]
             if cfg.random_sentences:
                 strings = random_sentences(cfg.random_sentences, rng, ordinary_vocabulary())
                 texts += [(text, 1) for text in strings]

@@ -2,11 +2,11 @@
 
 Two disjoint sets of everyday words, commands and sentences: validation sentences choose the
 detector's settings (``spotter calibrate``), test sentences only measure (``spotter eval
-streams``). Neither is ever trained on (training speaks ``models.synth.OTHER_SPEECH``,
-``models.synth.DIGIT_RHYMES`` and random dictionary strings). They hold no digit word and no
-word that fires by policy ("to", "too", "for", "ate", "won": see models/synth.py), but they do
-hold the words a digit spotter trips on in real speech: rhymes of digits ("line", "do",
-"free", "done") and words that end in a digit's sound ("someone", "late").
+streams``). Neither is ever trained on (training speaks ``models.synth.OTHER_SPEECH`` and
+random dictionary strings). They hold no digit word and no word that fires by policy ("to",
+"too", "for", "ate", "won": see models/synth.py), but they do hold the words a digit spotter
+trips on in real speech: rhymes of digits ("line", "do", "free", "done") and words that end in
+a digit's sound ("someone", "late").
 """
 
 VALIDATION_SENTENCES = (
