@@ -390,9 +390,9 @@ def calibrate(
         Path | None, typer.Option(help="Write the calibrated model here (default: in place).")
     ] = None,
 ) -> None:
-    """Choose the detector's threshold, smoothing, refractory period, minimum frames and blip
-    merging on validation streams for a false-alarm target, and store them in the model's
-    metadata (the look-ahead stays 0: it would only delay events)."""
+    """Choose the detector's threshold, smoothing, minimum frames and blip merging on
+    validation streams for a false-alarm target, and store them in the model's metadata (the
+    look-ahead stays 0: it would only delay events; the refractory period stays 25 frames)."""
     from spotter.calibrate import available_cores, write_detector
     from spotter.calibrate import calibrate as run_calibration
     from spotter.evaluate import StreamConfig, find_clips
