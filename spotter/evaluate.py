@@ -169,13 +169,13 @@ class StreamConfig:
     tolerance_s: float = 0.5
 
 
-def synthesise_negatives(folder: Path, sentences: tuple[str, ...] = TEST_SENTENCES) -> list[Path]:
-    """Ordinary sentences spoken by espeak-ng voices into ``folder`` (deterministic)."""
+def synthesise_negatives(folder: Path) -> list[Path]:
+    """The test sentences spoken by espeak-ng voices into ``folder`` (deterministic)."""
     if shutil.which("espeak-ng") is None:
         raise SpotterError("streams need espeak-ng for non-digit speech (or pass --negatives)")
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    for i, sentence in enumerate(sentences):
+    for i, sentence in enumerate(TEST_SENTENCES):
         voice = NEGATIVE_VOICES[i % len(NEGATIVE_VOICES)]
         path = folder / f"negative_{i:03d}.wav"
         subprocess.run(
