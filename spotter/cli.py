@@ -285,7 +285,7 @@ def eval_streams(
     ] = "",
     negatives: Annotated[
         Path | None,
-        typer.Option(help="Folder of non-digit speech WAVs (default: sentences by espeak-ng)."),
+        typer.Option(help="Folder of non-digit speech WAVs (default: test sentences, espeak-ng)."),
     ] = None,
     noise: Annotated[Path, typer.Option(help="Folder of background-noise WAVs.")] = Path(
         "../shared/data/noise"
