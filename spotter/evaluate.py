@@ -284,11 +284,25 @@ def non_digit_seconds(runs: list[tuple]) -> float:
     return sum(seconds - sum(w.end - w.start for w in words) for _, words, _, seconds in runs)
 
 
-def score_runs(spotter: Spotter, runs: list[tuple], cfg: DetectorConfig, tolerance_s: float):
+def stream_scores(
+    spotter: Spotter, runs: list[tuple], cfg: DetectorConfig, tolerance_s: float
+) -> list[StreamScore]:
+    """Each stream's score with detector settings ``cfg``."""
+    return [
+        score_stream(words, detect_with(spotter, frames, cfg), tolerance_s)
+        for frames, words, *_ in runs
+    ]
+
+
+def summarise(scores: list[StreamScore], runs: list[tuple]) -> dict:
     total = StreamScore()
-    for frames, words, *_ in runs:
-        total.add(score_stream(words, detect_with(spotter, frames, cfg), tolerance_s))
+    for score in scores:
+        total.add(score)
     return total.summary(non_digit_seconds(runs))
+
+
+def score_runs(spotter: Spotter, runs: list[tuple], cfg: DetectorConfig, tolerance_s: float):
+    return summarise(stream_scores(spotter, runs, cfg, tolerance_s), runs)
 
 
 def evaluate_streams(
@@ -302,12 +316,17 @@ def evaluate_streams(
     """Score seeded streams at the model's settings and sweep ``thresholds`` (DET table)."""
     runs = stream_frames(spotter, clips, negatives, noise, cfg)
     model_cfg = spotter.detector.cfg
-    sweep = sorted({*thresholds, model_cfg.threshold})
-    rows = {t: score_runs(spotter, runs, model_cfg.at_threshold(t), cfg.tolerance_s) for t in sweep}
+    at_model = stream_scores(
+        spotter, runs, model_cfg.at_threshold(model_cfg.threshold), cfg.tolerance_s
+    )
+    rows = {
+        t: score_runs(spotter, runs, model_cfg.at_threshold(t), cfg.tolerance_s)
+        for t in sorted(set(thresholds) - {model_cfg.threshold})
+    }
+    rows[model_cfg.threshold] = summarise(at_model, runs)
     names = relative_names(negatives)
     sources: Counter[tuple[int | None, str]] = Counter()
-    for frames, words, sentences, _ in runs:
-        score = score_stream(words, detect_with(spotter, frames, model_cfg), cfg.tolerance_s)
+    for (_, _, sentences, _), score in zip(runs, at_model, strict=True):
         sources += false_alarm_sources(score.false_alarm_events, sentences, cfg.tolerance_s)
     return {
         "mode": "streams",
@@ -323,7 +342,7 @@ def evaluate_streams(
             }
             for (index, word), count in sources.most_common()
         ],
-        "sweep": [{"threshold": t, **rows[t]} for t in sweep],
+        "sweep": [{"threshold": t, **rows[t]} for t in sorted(rows)],
     }
 
 
