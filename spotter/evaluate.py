@@ -316,9 +316,7 @@ def evaluate_streams(
     """Score seeded streams at the model's settings and sweep ``thresholds`` (DET table)."""
     runs = stream_frames(spotter, clips, negatives, noise, cfg)
     model_cfg = spotter.detector.cfg
-    at_model = stream_scores(
-        spotter, runs, model_cfg.at_threshold(model_cfg.threshold), cfg.tolerance_s
-    )
+    at_model = stream_scores(spotter, runs, model_cfg, cfg.tolerance_s)
     rows = {
         t: score_runs(spotter, runs, model_cfg.at_threshold(t), cfg.tolerance_s)
         for t in sorted(set(thresholds) - {model_cfg.threshold})
