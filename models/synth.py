@@ -291,6 +291,13 @@ def plan(cfg: SynthConfig) -> dict[str, list[tuple[Job, str]]]:
                 len(voices), min(n_voices, len(voices)), replace=False, p=weights / weights.sum()
             )
         ]
+        if split == "val":  # the number words calibration must keep quiet, in every voice
+            # (drawn last, so that no other clip changes)
+            manifests["quiet-val"] = [
+                (job(voice, word, "quiet-val", word), word)
+                for voice in voices
+                for word in NEVER_FIRE
+            ]
     return manifests
 
 

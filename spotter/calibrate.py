@@ -5,16 +5,21 @@ The validation streams are built like ``spotter eval streams`` (digit strings, o
 sentences, background noise) from voices that neither training nor testing uses. The engine
 runs once per stream; every setting of the grid then replays the detector over those frames.
 The choice: the highest recall among the settings whose false alarms per hour of non-digit
-audio stay at or under the target; ties go to the higher threshold (more margin), then to the
-lower median latency (the look-ahead after a peak changes only when an event comes, once a
-candidate must hold the threshold for some frames). When no
-setting meets the target, the fewest false alarms among the settings that still hear
-``min_recall`` of the digits (a spotter that hears nothing is no default), and the report says
-the target was missed; when none even does that, the highest recall.
+audio stay at or under the target and that keep the homophone policy (README, "What fires"):
+of the number words and "oh", each spoken alone in every validation voice (``quiet``), at most
+``max_quiet`` of the recordings may fire. The streams alone do not see to that: their sentences
+hold no number word, and a shorter minimum hold that stays under the target there can let
+"fourteen" fire "four". Ties go to the higher threshold (more margin), then to the lower median
+latency (the look-ahead after a peak changes only when an event comes, once a candidate must
+hold the threshold for some frames). When no setting meets both, the fewest false alarms (then
+quiet recordings fired) among the settings that still hear ``min_recall`` of the digits (a
+spotter that hears nothing is no default), and the report says the target was missed; when
+none even does that, the highest recall.
 """
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
 import multiprocessing
@@ -23,14 +28,28 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from spotter.api import Spotter
 from spotter.detector import DetectorConfig
 from spotter.errors import SpotterError
-from spotter.evaluate import LabelledClip, StreamConfig, score_runs, stream_frames
+from spotter.evaluate import (
+    LabelledClip,
+    StreamConfig,
+    detect_with,
+    posteriors_of,
+    score_runs,
+    stream_frames,
+)
+from spotter.resample import SAMPLE_RATE
+from spotter.sources import read_whole
 
 # Four hours: at about 20 false alarms per hour, one hour held too few of them to tell the
 # settings apart (four seeds all calibrated to ≤ 20 on one hour gave 21–45 on the test streams).
 VALIDATION_STREAMS = StreamConfig(streams=48, seconds=300.0, seed=1)
+# The share of number words allowed to fire: the bound tests/test_what_fires.py holds the
+# shipped model to on test voices.
+MAX_QUIET = 0.1
 
 
 @dataclass(frozen=True)
@@ -63,10 +82,14 @@ def calibrate(
     streams: StreamConfig = VALIDATION_STREAMS,
     grid: Grid = Grid(),
     workers: int = 1,
+    quiet: list[Path] = (),
+    max_quiet: float = MAX_QUIET,
 ) -> dict:
-    """→ report with the chosen ``detector`` settings and every setting's recall and FA/hour.
-    ``workers`` processes replay the detector settings in parallel (same report for any)."""
+    """→ report with the chosen ``detector`` settings and every setting's recall, FA/hour and
+    ``quiet_fired`` (how many of the ``quiet`` recordings gave an event). ``workers`` processes
+    replay the detector settings in parallel (same report for any)."""
     runs = stream_frames(spotter, clips, negatives, noise, streams)
+    quiet_frames, quiet_starts = one_after_another(spotter, quiet)
     base = spotter.detector.cfg
     settings = [
         replace(
@@ -88,14 +111,27 @@ def calibrate(
     ]
     scores = score_settings(spotter, runs, settings, streams.tolerance_s, workers)
     rows = [
-        {"detector": asdict(cfg), **summary} for cfg, summary in zip(settings, scores, strict=True)
+        {
+            "detector": asdict(cfg),
+            **summary,
+            "quiet_fired": recordings_fired(spotter, quiet_frames, quiet_starts, cfg),
+        }
+        for cfg, summary in zip(settings, scores, strict=True)
     ]
-    meeting = [r for r in rows if r["false_alarms_per_hour"] <= target_fa_per_hour]
+    meeting = [
+        r
+        for r in rows
+        if r["false_alarms_per_hour"] <= target_fa_per_hour
+        and r["quiet_fired"] <= max_quiet * len(quiet)
+    ]
     hearing = [r for r in rows if r["recall"] >= min_recall]
     if meeting:
         chosen = max(meeting, key=lambda r: (r["recall"], r["detector"]["threshold"], -latency(r)))
     elif hearing:
-        chosen = min(hearing, key=lambda r: (r["false_alarms_per_hour"], -r["recall"], latency(r)))
+        chosen = min(
+            hearing,
+            key=lambda r: (r["false_alarms_per_hour"], r["quiet_fired"], -r["recall"], latency(r)),
+        )
     else:
         chosen = max(rows, key=lambda r: (r["recall"], -r["false_alarms_per_hour"], -latency(r)))
     return {
@@ -103,10 +139,36 @@ def calibrate(
         "min_recall": min_recall,
         "target_met": bool(meeting),
         "streams": {**asdict(streams), "clips": len(clips), "negatives": len(negatives)},
+        "quiet": {"recordings": len(quiet), "max_share_fired": max_quiet},
         "audio_seconds": round(sum(seconds for *_, seconds in runs), 1),
         "chosen": chosen,
         "grid": rows,
     }
+
+
+def one_after_another(
+    spotter: Spotter, recordings: list[Path], pad_s: float = 0.5
+) -> tuple[tuple[np.ndarray, np.ndarray], list[float]]:
+    """The engine's frames for the recordings played in turn, each between ``pad_s`` of
+    silence (more than the receptive field apart, so each is heard as if alone), and the
+    second at which each one's stretch starts."""
+    silence = np.zeros(int(pad_s * SAMPLE_RATE), np.float32)
+    pieces, starts, position = [], [], 0
+    for path in recordings:
+        starts.append(position / SAMPLE_RATE)
+        pieces += [silence, read_whole(path), silence]
+        position += sum(len(p) for p in pieces[-3:])
+    audio = np.concatenate(pieces) if pieces else silence
+    return posteriors_of(spotter, audio), starts
+
+
+def recordings_fired(
+    spotter: Spotter, frames: tuple[np.ndarray, np.ndarray], starts: list[float], cfg
+) -> int:
+    """How many of the recordings of ``one_after_another`` give an event with settings ``cfg``
+    (an event belongs to the recording whose stretch holds the middle of its word)."""
+    events = detect_with(spotter, frames, cfg)
+    return len({bisect.bisect_right(starts, (e.start + e.end) / 2) for e in events})
 
 
 def available_cores() -> int:

@@ -367,12 +367,18 @@ def calibrate(
     negatives: Annotated[
         Path, typer.Option(help="Folder of validation non-digit speech WAVs.")
     ] = Path("data/synth/other-val"),
+    quiet: Annotated[
+        Path, typer.Option(help="Folder of validation number words that must not fire.")
+    ] = Path("data/synth/quiet-val"),
     noise: Annotated[Path, typer.Option(help="Folder of background-noise WAVs.")] = Path(
         "../shared/data/noise"
     ),
     target_fa: Annotated[
         float, typer.Option(min=0.0, help="False alarms per hour of non-digit audio to stay under.")
     ] = 20.0,
+    max_quiet: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of the --quiet recordings that may fire.")
+    ] = 0.1,  # spotter.calibrate.MAX_QUIET, not imported: the CLI imports it only when run
     min_recall: Annotated[
         float,
         typer.Option(min=0.0, max=1.0, help="When the target is out of reach: keep this recall."),
@@ -391,8 +397,9 @@ def calibrate(
     ] = None,
 ) -> None:
     """Choose the detector's threshold, smoothing, minimum frames and blip merging on
-    validation streams for a false-alarm target, and store them in the model's metadata (the
-    look-ahead stays 0: it would only delay events; the refractory period stays 25 frames)."""
+    validation streams for a false-alarm target, keeping number words quiet, and store them in
+    the model's metadata (the look-ahead stays 0: it would only delay events; the refractory
+    period stays 25 frames)."""
     from spotter.calibrate import available_cores, write_detector
     from spotter.calibrate import calibrate as run_calibration
     from spotter.evaluate import StreamConfig, find_clips
@@ -408,6 +415,8 @@ def calibrate(
             min_recall,
             StreamConfig(streams=streams, seconds=300.0, seed=1),
             workers=workers or available_cores(),
+            quiet=wav_files(quiet),
+            max_quiet=max_quiet,
         )
         chosen = report["chosen"]
         write_detector(model, out or model, chosen["detector"], report)
@@ -601,7 +610,14 @@ def train(
         raise fail(str(exc)) from None
     export_checked(out / "checkpoint.pt", out / "model.onnx")
     if not fsdd_only:
-        calibrate(out / "model.onnx", synth / "val.csv", synth / "other-val", noise, target_fa)
+        calibrate(
+            out / "model.onnx",
+            clips=synth / "val.csv",
+            negatives=synth / "other-val",
+            quiet=synth / "quiet-val",
+            noise=noise,
+            target_fa=target_fa,
+        )
 
 
 @app.command("export")

@@ -9,7 +9,7 @@ from dataclasses import asdict
 from conftest import REPO, run_spotter
 
 from spotter import Spotter
-from spotter.calibrate import Grid, calibrate, write_detector
+from spotter.calibrate import Grid, calibrate, one_after_another, recordings_fired, write_detector
 from spotter.evaluate import StreamConfig, find_clips, synthesise_negatives
 
 SHIPPED = REPO / "spotter" / "assets" / "digits.onnx"
@@ -44,6 +44,34 @@ def test_the_choice_is_the_best_recall_that_meets_the_target(spoken_digits, tmp_
         assert strict["chosen"]["false_alarms_per_hour"] == min(
             row["false_alarms_per_hour"] for row in hearing
         )
+
+
+def test_settings_under_which_quiet_words_fire_are_not_chosen(spoken_digits, tmp_path):
+    """Digit words stand in for number words here: they fire at some thresholds, not all."""
+    spotter = Spotter.load()
+    clips = find_clips(spoken_digits)
+    quiet = [c.path for c in clips[::15]]
+    args = (spotter, clips, synthesise_negatives(tmp_path / "negatives"), None, 1e9, 0.0, STREAMS)
+    ungated = calibrate(*args, GRID, quiet=quiet, max_quiet=1.0)
+    gated = calibrate(*args, GRID, quiet=quiet, max_quiet=0.0)
+
+    assert gated["grid"] == ungated["grid"]
+    assert ungated["chosen"]["quiet_fired"] > 0  # the loudest setting hears the digits
+    quiet_rows = [row for row in gated["grid"] if row["quiet_fired"] == 0]
+    assert gated["target_met"] == bool(quiet_rows)
+    if quiet_rows:
+        assert gated["chosen"]["recall"] == max(row["recall"] for row in quiet_rows)
+    else:
+        assert gated["chosen"]["quiet_fired"] == min(r["quiet_fired"] for r in gated["grid"])
+
+
+def test_each_recording_that_fires_is_counted_once(spoken_digits, tmp_path):
+    spotter = Spotter.load()
+    digits = sorted(spoken_digits.glob("*_alpha_6.wav"))[:2]
+    hello = synthesise_negatives(tmp_path / "negatives")[0]
+    frames, starts = one_after_another(spotter, [digits[0], hello, hello, digits[1]])
+    assert len(starts) == 4 and starts == sorted(starts)
+    assert recordings_fired(spotter, frames, starts, spotter.detector.cfg) == 2
 
 
 def test_of_two_equally_good_settings_the_one_that_decides_sooner_wins(spoken_digits, tmp_path):

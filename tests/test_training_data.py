@@ -104,13 +104,28 @@ def test_every_voice_source_lies_in_exactly_one_split():
         assert {label for _, label in manifests[split]} == {str(d) for d in range(10)}
 
 
+def test_every_validation_voice_says_every_number_word_for_calibration():
+    cfg = synth.SynthConfig(out=Path("unused"), random_sentences=0)
+    quiet = synth.plan(cfg)["quiet-val"]
+    voices = {
+        v
+        for engine in cfg.engines
+        for v in synth.engine_voices(engine)
+        if synth.split_of(v) == "val"
+    }
+    assert len(voices) > 10
+    said = {(job.voice, text) for job, text in quiet}
+    assert said == {(voice, word) for voice in voices for word in synth.NEVER_FIRE}
+    assert len(said) == len(quiet)
+
+
 def test_more_training_sentences_leave_validation_and_test_as_they_were(monkeypatch):
     monkeypatch.setattr(synth, "ordinary_vocabulary", lambda: ["often", "tonight"])
     few, many = (
         synth.plan(synth.SynthConfig(out=Path("unused"), random_sentences=n)) for n in (0, 30)
     )
     assert len(many["other-train"]) == len(few["other-train"]) + 30
-    for name in ("val", "test", "other-val", "other-test"):
+    for name in ("val", "test", "other-val", "other-test", "quiet-val"):
         assert many[name] == few[name]
 
 
@@ -180,6 +195,7 @@ def test_data_synth_writes_a_manifest_per_split(tmp_path):
         speakers[split] = {c.speaker.split("+")[-1] for c in clips}  # the espeak-ng variant
         other = list((out / f"other-{split}").rglob("*.wav"))
         assert len(other) == len((out / f"other-{split}.csv").read_text().splitlines()) - 1
+    assert len((out / "quiet-val.csv").read_text().splitlines()) - 1 == len(synth.NEVER_FIRE)
     assert speakers["test"] <= set(synth.ESPEAK_HELD_OUT)
     assert speakers["val"] <= set(synth.ESPEAK_VALIDATION)
     assert not speakers["train"] & (speakers["test"] | speakers["val"])

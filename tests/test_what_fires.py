@@ -1,7 +1,8 @@
 """The homophone policy (README, "What fires") as the shipped model holds it, on voices it never
 heard (espeak-ng's test-split variants): number words and "oh" do not fire (measured: "fourteen"
-still fires "four" for four of these seven voices, so the test bounds the rate); a word that
-sounds exactly like a digit fires as that digit."""
+still fires "four" for two of these seven voices, so the test bounds the rate, with the bound
+that `spotter calibrate` holds on validation voices); a word that sounds exactly like a digit
+fires as that digit."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import soundfile as sf
 from conftest import pad, run_spotter
 
 from models.synth import ESPEAK_HELD_OUT, FIRES_AS_DIGIT, NEVER_FIRE
+from spotter.calibrate import MAX_QUIET
 
 VOICES = [f"en-us+{variant}" for variant in ESPEAK_HELD_OUT]
 SOUNDS_LIKE = {"to": 2, "too": 2, "for": 4, "fore": 4, "ate": 8, "won": 1}
@@ -46,7 +48,7 @@ def events_by_file(paths: list[str]) -> dict[str, list[int]]:
 def test_number_words_and_oh_rarely_fire(tmp_path):
     paths = [p for voice in VOICES for p in spoken(tmp_path, NEVER_FIRE, voice)]
     fired = {name: digits for name, digits in events_by_file(paths).items() if digits}
-    assert len(fired) <= 0.1 * len(paths), fired  # measured: 4 of 56, all "fourteen"
+    assert len(fired) <= MAX_QUIET * len(paths), fired  # measured: 2 of 56, both "fourteen"
 
 
 @pytest.mark.parametrize("word", FIRES_AS_DIGIT)
