@@ -589,6 +589,8 @@ def train(
 
     if not fsdd.is_dir():
         raise fail(f"FSDD folder not found: {fsdd} (set --fsdd)")
+    if not fsdd_only and not (synth / "quiet-val").is_dir():
+        raise fail(f"{synth / 'quiet-val'} not found: calibration needs it ('spotter data synth')")
     cfg = TrainConfig(
         fsdd=fsdd,
         noise=noise if noise.is_dir() else None,

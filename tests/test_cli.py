@@ -219,6 +219,21 @@ def test_train_without_the_extra_says_so():
     assert "pip install 'spotter[train]'" in result.stderr
 
 
+def test_train_on_synthetic_data_without_the_number_words_stops_before_training(tmp_path):
+    """Calibration needs quiet-val at the end; a folder from an older 'spotter data synth' must
+    not cost a whole training run first."""
+    (tmp_path / "fsdd").mkdir()
+    (tmp_path / "synth").mkdir()
+    result = run_spotter(
+        "train", "--fsdd", str(tmp_path / "fsdd"), "--synth", str(tmp_path / "synth"),
+        "--out", str(tmp_path / "run"),
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.decode().strip().count("\n") == 0
+    assert "quiet-val not found" in result.stderr.decode()
+    assert not (tmp_path / "run").exists()
+
+
 def test_model_int8_selects_the_shipped_int8_model(heldout_sequence):
     path, digits = heldout_sequence
     result = run_spotter("detect", "--model", "int8", str(path))
