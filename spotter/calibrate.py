@@ -24,6 +24,7 @@ import itertools
 import json
 import multiprocessing
 import os
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -82,7 +83,7 @@ def calibrate(
     streams: StreamConfig = VALIDATION_STREAMS,
     grid: Grid = Grid(),
     workers: int = 1,
-    quiet: list[Path] = (),
+    quiet: Sequence[Path] = (),
     max_quiet: float = MAX_QUIET,
 ) -> dict:
     """→ report with the chosen ``detector`` settings and every setting's recall, FA/hour and
@@ -147,7 +148,7 @@ def calibrate(
 
 
 def one_after_another(
-    spotter: Spotter, recordings: list[Path], pad_s: float = 0.5
+    spotter: Spotter, recordings: Sequence[Path], pad_s: float = 0.5
 ) -> tuple[tuple[np.ndarray, np.ndarray], list[float]]:
     """The engine's frames for the recordings played in turn, each between ``pad_s`` of
     silence (more than the receptive field apart, so each is heard as if alone), and the
@@ -163,7 +164,10 @@ def one_after_another(
 
 
 def recordings_fired(
-    spotter: Spotter, frames: tuple[np.ndarray, np.ndarray], starts: list[float], cfg
+    spotter: Spotter,
+    frames: tuple[np.ndarray, np.ndarray],
+    starts: list[float],
+    cfg: DetectorConfig,
 ) -> int:
     """How many of the recordings of ``one_after_another`` give an event with settings ``cfg``
     (an event belongs to the recording whose stretch holds the middle of its word)."""

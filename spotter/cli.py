@@ -378,7 +378,7 @@ def calibrate(
     ] = 20.0,
     max_quiet: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Share of the --quiet recordings that may fire.")
-    ] = 0.1,  # spotter.calibrate.MAX_QUIET, not imported: the CLI imports it only when run
+    ] = 0.1,  # spotter.calibrate.MAX_QUIET (that module is imported only when the command runs)
     min_recall: Annotated[
         float,
         typer.Option(min=0.0, max=1.0, help="When the target is out of reach: keep this recall."),

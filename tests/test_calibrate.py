@@ -65,6 +65,16 @@ def test_settings_under_which_quiet_words_fire_are_not_chosen(spoken_digits, tmp
         assert gated["chosen"]["quiet_fired"] == min(r["quiet_fired"] for r in gated["grid"])
 
 
+def test_the_command_line_default_is_the_library_default():
+    from inspect import signature
+
+    from spotter import cli
+    from spotter.calibrate import MAX_QUIET
+
+    assert signature(cli.calibrate).parameters["max_quiet"].default == MAX_QUIET
+    assert signature(calibrate).parameters["max_quiet"].default == MAX_QUIET
+
+
 def test_each_recording_that_fires_is_counted_once(spoken_digits, tmp_path):
     spotter = Spotter.load()
     digits = sorted(spoken_digits.glob("*_alpha_6.wav"))[:2]
