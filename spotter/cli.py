@@ -589,8 +589,9 @@ def train(
 
     if not fsdd.is_dir():
         raise fail(f"FSDD folder not found: {fsdd} (set --fsdd)")
-    if not fsdd_only and not (synth / "quiet-val").is_dir():
-        raise fail(f"{synth / 'quiet-val'} not found: calibration needs it ('spotter data synth')")
+    quiet = synth / "quiet-val"  # the number words the final calibration keeps quiet
+    if not fsdd_only and not quiet.is_dir():
+        raise fail(f"{quiet} not found: calibration needs it ('spotter data synth')")
     cfg = TrainConfig(
         fsdd=fsdd,
         noise=noise if noise.is_dir() else None,
@@ -616,7 +617,7 @@ def train(
             out / "model.onnx",
             clips=synth / "val.csv",
             negatives=synth / "other-val",
-            quiet=synth / "quiet-val",
+            quiet=quiet,
             noise=noise,
             target_fa=target_fa,
         )
