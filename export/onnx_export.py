@@ -175,7 +175,8 @@ def metadata(model: SpotterModel, detector: DetectorConfig, summary: dict) -> di
         "macs_per_hop": str(macs_per_hop(model)),
         "detector": json.dumps(asdict(detector)),
         "front_end": json.dumps(asdict(front)),
-        "training": json.dumps(summary),
+        # The eval history stays in metrics.json: 20 evaluations would grow the int8 file by 5 KB.
+        "training": json.dumps({k: v for k, v in summary.items() if k != "history"}),
     }
 
 
