@@ -11,6 +11,7 @@ Needs the TTS engines (scripts/install-voices.sh) and the voices extra.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -22,14 +23,19 @@ sys.path.insert(0, str(REPO))
 from models.synth import FIRES_AS_DIGIT, NEVER_FIRE, split_of  # noqa: E402
 from models.voices import ENGINES, engine_voices, synthesise  # noqa: E402
 from spotter import Spotter  # noqa: E402
+from spotter.errors import SpotterError  # noqa: E402
 
 ENDING_IN_A_DIGIT = ("someone", "before", "into")
 CONTAINING_A_DIGIT = ("tonight", "often")
 
 
 def main() -> None:
-    model = Path(sys.argv[1]) if len(sys.argv) > 1 else None
-    spotter = Spotter.load(model)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", nargs="?", type=Path, help="ONNX model (default: the shipped one)")
+    try:
+        spotter = Spotter.load(parser.parse_args().model)
+    except SpotterError as exc:
+        parser.exit(2, f"what-fires: error: {exc}\n")
     voices = [
         v
         for engine in ENGINES
