@@ -98,9 +98,11 @@ def test_metadata_describes_the_model(tiny):
     assert json.loads(meta["labels"])[:10] == list(WORDS)
     assert meta["sample_rate"] == "16000" and meta["hop_length"] == "160"
     assert 0 < json.loads(meta["detector"])["threshold"] < 1
-    assert json.loads(meta["training"])["receptive_field_frames"] == int(
-        meta["receptive_field_frames"]
-    )
+    training = json.loads(meta["training"])
+    assert training["receptive_field_frames"] == int(meta["receptive_field_frames"])
+    run = json.loads((path.parent / "metrics.json").read_text())
+    assert training["final"] == run["final"] == run["history"][-1]
+    assert "history" not in training  # it stays in metrics.json, out of the shipped files
     # the tiny model: 16 channels, 40 mels, a 5-tap stem, six blocks of 3-tap + 1x1, 11 classes
     c = 16
     assert int(meta["parameters"]) > 16 * 40 * 5 + 6 * (16 * 16 * 4) + 11 * 16  # weights + biases
