@@ -18,6 +18,7 @@ from spotter.ring_buffer import Gap, RingBuffer
 log = logging.getLogger("spotter")
 
 STALL_S = 2.0  # no audio for this long from a running stream: the device is gone
+LATE_S = 1.0  # a read returning this much later than its timeout: this process was starved
 
 
 class DeviceLost(SpotterError):
@@ -114,7 +115,7 @@ class Microphone:
         self.ring = RingBuffer(int(buffer_s * self.rate), self.channels)
         self.input_overflows = 0
         self.reported_dropped = self.reported_overflows = 0
-        self.last_audio = time.monotonic()
+        self.last_audio = self.last_read = time.monotonic()
         try:
             self.stream = self.sd.InputStream(
                 device=self.info["index"],
@@ -159,7 +160,7 @@ class Microphone:
         except self.sd.PortAudioError as exc:
             self.stream.close()
             raise SpotterError(f"cannot start input device {self.name}: {exc}") from exc
-        self.last_audio = time.monotonic()
+        self.last_audio = self.last_read = time.monotonic()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -180,10 +181,15 @@ class Microphone:
     def read(self, timeout: float = 0.1) -> tuple[np.ndarray, list[Gap]]:
         """Audio captured since the last read, and the gaps (dropped audio) in it: the chosen
         channel (n,), else every channel opened (n, channels), which ``Spotter.feed`` mixes.
-        Raises DeviceLost when the stream has died or delivered nothing for STALL_S."""
+        Raises DeviceLost when the stream has died or delivered nothing for STALL_S of reads
+        that came on time."""
         frames, gaps = self.ring.read(timeout)
         now = time.monotonic()
-        if len(frames) or gaps:
+        starved = now - self.last_read > timeout + LATE_S
+        self.last_read = now
+        if len(frames) or gaps or starved:
+            # When this process got no CPU for a while, neither did its audio callback: the
+            # silence is its own doing, not the device's, so the stall is counted from now.
             self.last_audio = now
         elif not self.stream.active:
             raise DeviceLost(f"the input stream of {self.name} stopped")

@@ -76,3 +76,44 @@ def test_a_rate_the_device_refuses_is_a_clear_error(device):
     device.InputStream = refuse
     with pytest.raises(SpotterError, match="cannot open input device USB Stereo Mic"):
         capture.Microphone(rate=16000)
+
+
+class Clock:
+    """A stand-in for time.monotonic that the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def running_microphone(device, monkeypatch) -> tuple[capture.Microphone, Clock]:
+    device.InputStream = lambda **settings: type("Stream", (), {"active": True})()
+    clock = Clock()
+    monkeypatch.setattr(capture.time, "monotonic", clock)
+    return capture.Microphone("usb"), clock
+
+
+def test_a_device_that_sends_nothing_to_reads_on_time_is_lost(device, monkeypatch):
+    mic, clock = running_microphone(device, monkeypatch)
+    for _ in range(20):  # 2.0 s of empty 0.1 s reads
+        clock.now += 0.1
+        mic.read(0)
+    clock.now += 0.1
+    with pytest.raises(capture.DeviceLost, match="no audio from USB Stereo Mic for 2.1 s"):
+        mic.read(0)
+
+
+def test_silence_while_this_process_was_starved_is_not_blamed_on_the_device(device, monkeypatch):
+    """No CPU for 3 s (a hog, a suspended laptop): the audio callback did not run either, so the
+    first read afterwards finds nothing; the device gets STALL_S of on-time reads to deliver."""
+    mic, clock = running_microphone(device, monkeypatch)
+    clock.now += 3.0
+    mic.read(0)
+    for _ in range(19):
+        clock.now += 0.1
+        mic.read(0)
+    mic.ring.write(np.zeros((441, 2), np.float32))  # the backlog arrives
+    clock.now += 0.1
+    assert len(mic.read(0)[0]) == 441
