@@ -6,14 +6,19 @@ rate, this prints the best recall among the settings at or below that many false
 that also keep the validation number words quiet (at most ``--max-quiet`` of them fire; by
 default the bound the report was calibrated with). One Markdown table row per report.
 
-    python3 scripts/frontier.py runs/s40k/model.calibration.json [...]
+    .venv/bin/python scripts/frontier.py runs/s40k/model.calibration.json [...]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from spotter.calibrate import meeting_target  # noqa: E402
 
 RATES = (1.0, 5.0, 10.0, 20.0)
 
@@ -23,11 +28,10 @@ def frontier(report: dict, rates: tuple[float, ...], max_quiet: float | None) ->
     number words firing (None: the report's own bound); None where no setting qualifies."""
     quiet = report["quiet"]
     share = quiet["max_share_fired"] if max_quiet is None else max_quiet
-    allowed = [row for row in report["grid"] if row["quiet_fired"] <= share * quiet["recordings"]]
     best = []
     for rate in rates:
-        recalls = [row["recall"] for row in allowed if row["false_alarms_per_hour"] <= rate]
-        best.append(max(recalls) if recalls else None)
+        meeting = meeting_target(report["grid"], rate, share * quiet["recordings"])
+        best.append(max(row["recall"] for row in meeting) if meeting else None)
     return best
 
 

@@ -119,12 +119,7 @@ def calibrate(
         }
         for cfg, summary in zip(settings, scores, strict=True)
     ]
-    meeting = [
-        r
-        for r in rows
-        if r["false_alarms_per_hour"] <= target_fa_per_hour
-        and r["quiet_fired"] <= max_quiet * len(quiet)
-    ]
+    meeting = meeting_target(rows, target_fa_per_hour, max_quiet * len(quiet))
     hearing = [r for r in rows if r["recall"] >= min_recall]
     if meeting:
         chosen = max(meeting, key=lambda r: (r["recall"], r["detector"]["threshold"], -latency(r)))
@@ -145,6 +140,16 @@ def calibrate(
         "chosen": chosen,
         "grid": rows,
     }
+
+
+def meeting_target(rows: list[dict], fa_per_hour: float, quiet_fired: float) -> list[dict]:
+    """The grid rows with at most ``fa_per_hour`` false alarms per hour and at most
+    ``quiet_fired`` of the quiet recordings firing."""
+    return [
+        r
+        for r in rows
+        if r["false_alarms_per_hour"] <= fa_per_hour and r["quiet_fired"] <= quiet_fired
+    ]
 
 
 def one_after_another(
