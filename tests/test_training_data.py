@@ -199,3 +199,21 @@ def test_data_synth_writes_a_manifest_per_split(tmp_path):
     assert speakers["test"] <= set(synth.ESPEAK_HELD_OUT)
     assert speakers["val"] <= set(synth.ESPEAK_VALIDATION)
     assert not speakers["train"] & (speakers["test"] | speakers["val"])
+
+
+def test_the_train_command_defaults_are_the_training_defaults():
+    """The CLI spells its defaults out (it imports torch only when a command runs), so the README's
+    retrain command makes the recipe TrainConfig describes only while the two agree."""
+    from inspect import signature
+
+    from spotter import cli
+
+    options = signature(cli.train).parameters
+    cfg = TrainConfig()
+    assert options["steps"].default == cfg.steps
+    assert options["batch_size"].default == cfg.batch_size
+    assert options["channels"].default == cfg.net.channels
+    assert options["seed"].default == cfg.seed
+    assert options["threads"].default == cfg.threads
+    assert tuple(options["heldout"].default.split(",")) == cfg.heldout_speakers
+    assert options["fsdd"].default == cfg.fsdd and options["synth"].default == cfg.synth
