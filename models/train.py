@@ -39,7 +39,7 @@ class TrainConfig:
     noise: Path | None = Path("../shared/data/noise")
     out: Path = Path("runs/default")
     heldout_speakers: tuple[str, ...] = ("theo", "yweweler")
-    steps: int = 40000
+    steps: int = 50000
     batch_size: int = 32
     lr: float = 3e-3
     weight_decay: float = 1e-4

@@ -554,7 +554,7 @@ def train(
     out: Annotated[
         Path, typer.Option(help="Output folder (checkpoint, metrics, model.onnx).")
     ] = Path("runs/default"),
-    steps: Annotated[int, typer.Option(help="Optimiser steps.")] = 40000,
+    steps: Annotated[int, typer.Option(help="Optimiser steps.")] = 50000,
     batch_size: Annotated[int, typer.Option(help="Windows per step.")] = 32,
     channels: Annotated[int, typer.Option(help="CNN width.")] = 56,
     separable: Annotated[
