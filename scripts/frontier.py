@@ -6,7 +6,7 @@ rate, this prints the best recall among the settings at or below that many false
 that also keep the validation number words quiet (at most ``--max-quiet`` of them fire; by
 default the bound the report was calibrated with). One Markdown table row per report.
 
-    .venv/bin/python scripts/frontier.py runs/s40k/model.calibration.json [...]
+    .venv/bin/python scripts/frontier.py runs/default/model.calibration.json [...]
 """
 
 from __future__ import annotations
