@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 import sys
 import time
 from collections import Counter
@@ -279,15 +280,30 @@ def train(cfg: TrainConfig, log=print) -> dict:
 
 
 def load_checkpoint(path: Path) -> tuple[SpotterModel, dict]:
-    blob = torch.load(path, map_location="cpu", weights_only=False)
-    net = blob["net"]
-    net_cfg = NetworkConfig(
-        **{**net, "dilations": tuple(net["dilations"]), "labels": tuple(net["labels"])}
-    )
-    model = SpotterModel(FrontEndConfig(**blob["front"]), net_cfg)
-    model.load_state_dict(blob["state_dict"])
+    """A checkpoint written by ``train`` → (model in eval mode, summary); ValueError with a
+    one-line reason for a file that is not one."""
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=False)
+        net = blob["net"]
+        net_cfg = NetworkConfig(
+            **{**net, "dilations": tuple(net["dilations"]), "labels": tuple(net["labels"])}
+        )
+        model = SpotterModel(FrontEndConfig(**blob["front"]), net_cfg)
+        model.load_state_dict(blob["state_dict"])
+        summary = blob["summary"]
+    except (
+        OSError,
+        EOFError,
+        RuntimeError,
+        KeyError,
+        IndexError,
+        TypeError,
+        pickle.UnpicklingError,
+    ) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"{path}: not a spotter checkpoint ({reason})") from exc
     model.eval()
-    return model, blob["summary"]
+    return model, summary
 
 
 if __name__ == "__main__":

@@ -672,7 +672,10 @@ def export_checked(checkpoint: Path, out: Path) -> None:
     from export.onnx_export import export, parity
     from models.train import load_checkpoint
 
-    model, summary = load_checkpoint(checkpoint)
+    try:
+        model, summary = load_checkpoint(checkpoint)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
     export(model, out, summary)
     diff = parity(model, out)
     print(json.dumps({"model": str(out), "max_abs_diff_streaming_vs_offline": diff}))

@@ -185,6 +185,20 @@ def test_export_again_keeps_the_calibrated_detector(tiny_model, tmp_path):
     assert json.loads(again.metadata["calibration"]) == {"target_per_hour": 3}
 
 
+@pytest.mark.parametrize("content", [b"not a checkpoint\n", b""])
+def test_exporting_a_file_that_is_not_a_checkpoint_is_a_one_line_error(tmp_path, content):
+    from conftest import run_spotter
+
+    bogus = tmp_path / "checkpoint.pt"
+    bogus.write_bytes(content)
+    result = run_spotter("export", str(bogus), "--out", str(tmp_path / "model.onnx"))
+    stderr = result.stderr.decode()
+    assert result.returncode == 2
+    assert stderr.startswith(f"spotter: error: {bogus}: not a spotter checkpoint (")
+    assert stderr.count("\n") == 1, stderr
+    assert not (tmp_path / "model.onnx").exists()
+
+
 def test_the_int8_model_is_smaller_and_hears_the_same_digits(tiny, spoken_digits, tmp_path):
     from export.quantize import quantize
 
