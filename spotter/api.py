@@ -60,7 +60,13 @@ class Spotter:
         if not path.is_file():
             raise SpotterError(f"model file not found: {path}")
         engine = Engine(path, threads=threads)
-        settings = DetectorConfig(**engine.info.detector)
+        try:  # a model calibrated by another spotter version may hold other keys or values
+            settings = DetectorConfig(**engine.info.detector)
+            for name, value in vars(settings).items():
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise TypeError(f"{name} is {value!r}, not a number")
+        except TypeError as exc:
+            raise SpotterError(f"{path}: invalid detector settings ({exc})") from None
         if threshold is not None:
             if not 0.0 < threshold < 1.0:
                 raise SpotterError(f"threshold must be between 0 and 1, got {threshold}")

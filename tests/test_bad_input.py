@@ -162,6 +162,25 @@ def test_a_model_in_an_older_format(tmp_path, heldout_sequence):
     check(result, 2, [], "model format 1 is not the one this spotter runs (2)")
 
 
+@pytest.mark.parametrize(
+    "detector",
+    ['{"threshold": 0.5, "ghost_setting": 3}', '{"threshold": "high"}', "[0.5]"],
+)
+def test_detector_settings_this_spotter_does_not_know(tmp_path, heldout_sequence, detector):
+    """A model calibrated by another version of spotter, say."""
+    import onnx
+
+    from spotter.api import model_path
+
+    model = onnx.load(str(model_path("float")))
+    for prop in model.metadata_props:
+        if prop.key == "detector":
+            prop.value = detector
+    onnx.save(model, tmp_path / "other.onnx")
+    result = run_spotter("detect", "-m", str(tmp_path / "other.onnx"), str(heldout_sequence[0]))
+    check(result, 2, [], "invalid detector settings")
+
+
 def test_stdin_with_no_bytes():
     check(run_spotter("listen", "--stdin", stdin=b""), 0, [])
 
