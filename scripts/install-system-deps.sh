@@ -23,11 +23,12 @@ python3 -c "import ensurepip" 2>/dev/null || PACKAGES+=(python3-venv)
 source "$(dirname "${BASH_SOURCE[0]}")/apt-common.sh"
 missing_packages "${PACKAGES[@]}"
 if [[ ${#MISSING[@]} -eq 0 ]]; then
-  echo "install-system-deps: all packages already installed"
+  echo "install-system-deps: all packages already installed" >&2
   exit 0
 fi
 use_apt install-system-deps
 
-echo "install-system-deps: installing ${MISSING[*]}"
-"${APT[@]}" update -q
-"${APT[@]}" install -y -q --no-install-recommends "${PACKAGES[@]}"
+echo "install-system-deps: installing ${MISSING[*]}" >&2
+# All of it on stderr: the README's first command pipes the spotter's events that follow.
+"${APT[@]}" update -q >&2
+"${APT[@]}" install -y -q --no-install-recommends "${PACKAGES[@]}" >&2
