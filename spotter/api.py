@@ -62,9 +62,6 @@ class Spotter:
         engine = Engine(path, threads=threads)
         try:  # a model calibrated by another spotter version may hold other keys or values
             settings = DetectorConfig(**engine.info.detector)
-            for name, value in vars(settings).items():
-                if isinstance(value, bool) or not isinstance(value, (int, float)):
-                    raise TypeError(f"{name} is {value!r}, not a number")
         except TypeError as exc:
             raise SpotterError(f"{path}: invalid detector settings ({exc})") from None
         if threshold is not None:

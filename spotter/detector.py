@@ -22,6 +22,7 @@ Everything is in frames, so the result does not depend on how the audio was chun
 
 from __future__ import annotations
 
+import numbers
 from collections import deque
 from dataclasses import dataclass, replace
 
@@ -41,6 +42,11 @@ class DetectorConfig:
     merge_gap: int = 0  # frames after a dropped blip in which a same-digit blip continues it
     max_word_frames: int = 120  # how far back a word's start may lie
     energy_gap_frames: int = 12  # quiet frames tolerated inside a word (stop consonants)
+
+    def __post_init__(self) -> None:
+        for name, value in vars(self).items():  # settings read from a model's metadata, too
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"{name} is {value!r}, not a number")
 
     def at_threshold(self, threshold: float) -> DetectorConfig:
         """The same settings with another threshold (release never above it)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from spotter.detector import Detector, DetectorConfig
 
@@ -126,3 +127,10 @@ def test_blips_of_different_digits_or_far_apart_are_not_merged():
     other_digit = track((-1, 50, 0), (7, 6, 0.9), (-1, 4, 0), (1, 6, 0.9), (-1, 50, 0))
     far_apart = track((-1, 50, 0), (7, 6, 0.9), (-1, 20, 0), (7, 6, 0.9), (-1, 50, 0))
     assert detect(other_digit, cfg) == [] and detect(far_apart, cfg) == []
+
+
+def test_a_setting_that_is_not_a_number_is_refused():
+    with pytest.raises(TypeError, match="threshold is 'high', not a number"):
+        DetectorConfig(threshold="high")
+    with pytest.raises(TypeError, match="smoothing is True, not a number"):
+        DetectorConfig(smoothing=True)
