@@ -27,6 +27,7 @@ from models.model import SpotterModel
 from models.network import NetworkConfig
 from models.synth import load_split
 from spotter.detector import Detector, DetectorConfig
+from spotter.errors import first_line
 from spotter.sources import load_noises
 
 OFFICIAL_TEST_TAKES = range(5)
@@ -300,8 +301,7 @@ def load_checkpoint(path: Path) -> tuple[SpotterModel, dict]:
         TypeError,
         pickle.UnpicklingError,
     ) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(f"{path}: not a spotter checkpoint ({reason})") from exc
+        raise ValueError(f"{path}: not a spotter checkpoint ({first_line(exc)})") from exc
     model.eval()
     return model, summary
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from spotter.errors import SpotterError
+from spotter.errors import SpotterError, first_line
 
 FORMAT = "2"  # the graph interface export/onnx_export.py writes: 4-D tensors (B, C, 1, T)
 
@@ -65,8 +65,7 @@ class Engine:
                 str(path), options, providers=["CPUExecutionProvider"]
             )
         except Exception as exc:  # onnxruntime raises several unrelated types for a bad file
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise SpotterError(f"cannot load model {path}: {reason}") from exc
+            raise SpotterError(f"cannot load model {path}: {first_line(exc)}") from exc
         self.info = ModelInfo.from_metadata(self.session.get_modelmeta().custom_metadata_map)
         self.state_names = [i.name for i in self.session.get_inputs() if i.name != "audio"]
         self.state_shapes = [
