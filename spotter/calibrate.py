@@ -24,7 +24,7 @@ import itertools
 import json
 import multiprocessing
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -91,10 +91,14 @@ def calibrate(
     workers: int = 1,
     quiet: Sequence[Path] = (),
     max_quiet: float = MAX_QUIET,
+    log: Callable[[str], None] = lambda message: None,
 ) -> dict:
     """→ report with the chosen ``detector`` settings and every setting's recall, FA/hour and
     ``quiet_fired`` (how many of the ``quiet`` recordings gave an event). ``workers`` processes
-    replay the detector settings in parallel (same report for any)."""
+    replay the detector settings in parallel (same report for any). ``log`` hears what each
+    stage is about to do (the whole takes minutes)."""
+    minutes = streams.streams * streams.seconds / 60
+    log(f"running the model over {streams.streams} validation stream(s) ({minutes:.0f} min)")
     runs = stream_frames(spotter, clips, negatives, noise, streams)
     quiet_frames, quiet_starts = one_after_another(spotter, quiet)
     base = spotter.detector.cfg
@@ -116,6 +120,7 @@ def calibrate(
             grid.merge_gap,
         )
     ]
+    log(f"replaying {len(settings)} detector settings in {workers} process(es)")
     scores = score_settings(spotter, runs, settings, streams.tolerance_s, workers)
     rows = [
         {

@@ -417,6 +417,7 @@ def calibrate(
             workers=workers or available_cores(),
             quiet=wav_files(quiet),
             max_quiet=max_quiet,
+            log=lambda message: print(f"spotter: {message}", file=sys.stderr, flush=True),
         )
         chosen = report["chosen"]
         write_detector(model, out or model, chosen["detector"], report)

@@ -116,6 +116,16 @@ def test_parallel_workers_give_the_same_report_as_one_process(spoken_digits, tmp
     assert len({(r["recall"], r["false_alarms_per_hour"]) for r in alone["grid"]}) > 1
 
 
+def test_each_stage_is_announced_before_it_runs(spoken_digits, tmp_path):
+    messages: list[str] = []
+    args = (find_clips(spoken_digits), synthesise_negatives(tmp_path / "negatives"), None, 20.0)
+    calibrate(Spotter.load(), *args, 0.9, STREAMS, GRID, log=messages.append)
+    assert messages == [
+        "running the model over 2 validation stream(s) (1 min)",
+        "replaying 8 detector settings in 1 process(es)",
+    ]
+
+
 def test_written_settings_are_what_the_model_then_uses(tmp_path):
     chosen = {**asdict(Spotter.load().detector.cfg), "threshold": 0.77, "smoothing": 5}
     out = tmp_path / "calibrated.onnx"
