@@ -60,10 +60,7 @@ class Spotter:
         if not path.is_file():
             raise SpotterError(f"model file not found: {path}")
         engine = Engine(path, threads=threads)
-        try:  # a model calibrated by another spotter version may hold other keys or values
-            settings = DetectorConfig(**engine.info.detector)
-        except TypeError as exc:
-            raise SpotterError(f"{path}: invalid detector settings ({exc})") from None
+        settings = DetectorConfig.stored(engine.info.detector, str(path))
         if threshold is not None:
             if not 0.0 < threshold < 1.0:
                 raise SpotterError(f"threshold must be between 0 and 1, got {threshold}")

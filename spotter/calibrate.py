@@ -244,12 +244,16 @@ def detector_metadata(source: Path) -> dict[str, str]:
         raise SpotterError(f"{source}: not a readable model ({type(exc).__name__})") from exc
     if "detector" not in meta:
         raise SpotterError(f"{source}: no detector settings to copy")
+    try:
+        settings = json.loads(meta["detector"])
+    except ValueError as exc:
+        raise SpotterError(f"{source}: invalid detector settings ({exc})") from None
+    DetectorConfig.stored(settings, str(source))  # refused now, before anything is written
     return {key: meta[key] for key in ("detector", "calibration") if key in meta}
 
 
 def update_metadata(model: Path, out: Path, updates: dict[str, str]) -> None:
     """Copy ``model`` to ``out`` with these metadata entries replaced or added."""
-    DetectorConfig(**json.loads(updates["detector"]))  # refuse settings this detector lacks
     onnx = onnx_package()
     graph = onnx.load(str(model))
     for prop in list(graph.metadata_props):

@@ -28,6 +28,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from spotter.errors import SpotterError
+
 IDLE, CANDIDATE, FIRED = 0, 1, 2
 
 
@@ -47,6 +49,15 @@ class DetectorConfig:
         for name, value in vars(self).items():  # settings read from a model's metadata, too
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
                 raise TypeError(f"{name} is {value!r}, not a number")
+
+    @classmethod
+    def stored(cls, settings: object, source: str) -> DetectorConfig:
+        """The settings a model stores (its ``detector`` metadata, parsed); a one-line error
+        when this detector does not know them (a model calibrated by another version)."""
+        try:
+            return cls(**settings)
+        except TypeError as exc:
+            raise SpotterError(f"{source}: invalid detector settings ({exc})") from None
 
     def at_threshold(self, threshold: float) -> DetectorConfig:
         """The same settings with another threshold (release never above it)."""

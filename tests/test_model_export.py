@@ -159,6 +159,27 @@ def test_one_call_serves_several_streams(tiny):
     assert np.abs(both - np.stack(single)).max() <= 1e-5
 
 
+def test_export_refuses_detector_settings_it_cannot_run_before_writing(tiny_model, tmp_path):
+    """A model calibrated by another version of spotter, say: the same one-line error as
+    `spotter detect` gives for it, and no half-made model."""
+    import onnx
+    from conftest import run_spotter
+
+    other = onnx.load(str(tiny_model / "model.onnx"))
+    for prop in other.metadata_props:
+        if prop.key == "detector":
+            prop.value = '{"threshold": 0.5, "ghost_setting": 3}'
+    onnx.save(other, tmp_path / "other.onnx")
+    out = tmp_path / "again.onnx"
+    result = run_spotter(
+        "export", str(tiny_model / "checkpoint.pt"), "--out", str(out),
+        "--detector-from", str(tmp_path / "other.onnx"),
+    )  # fmt: skip
+    assert result.returncode == 2 and b"invalid detector settings" in result.stderr
+    assert result.stderr.decode().strip().count("\n") == 0
+    assert not out.exists()
+
+
 def test_export_again_keeps_the_calibrated_detector(tiny_model, tmp_path):
     from dataclasses import asdict
 
