@@ -35,6 +35,7 @@ from spotter.scoring import (
     false_alarm_sources,
     score_clips,
     score_stream,
+    trim_to_word,
     word_bounds,
 )
 from spotter.sentences import TEST_SENTENCES
@@ -212,6 +213,7 @@ def build_stream(
                 if k:
                     add(np.zeros(int(rng.uniform(*cfg.string_gap_s) * SAMPLE_RATE), np.float32))
                 audio, digit = digits[rng.integers(len(digits))]
+                audio = trim_to_word(audio)
                 start, end = word_bounds(audio)
                 words.append(
                     Word(digit, (position + start) / SAMPLE_RATE, (position + end) / SAMPLE_RATE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 import numpy as np
 import soundfile as sf
@@ -97,6 +98,19 @@ def test_stream_ground_truth_marks_where_each_digit_was_placed():
     for w in words:
         spans[round(w.start * 16000) : round(w.end * 16000)] = True
     assert np.isclose(np.abs(audio[~spans]).max(), 0.25, atol=1e-4)  # only the other speech
+
+
+def test_the_digits_of_a_string_are_as_close_as_its_gaps_say_whatever_silence_a_clip_holds():
+    rng = np.random.default_rng(0)
+    word = np.sin(np.arange(4000) * 0.2).astype(np.float32) * 0.5
+    padded = np.concatenate([np.zeros(4000, np.float32), word, np.zeros(4000, np.float32)])
+    cfg = StreamConfig(seconds=20, digits_p=1.0, string_lengths=(4,), string_gap_s=(0.0, 0.0))
+    _, words, _ = build_stream([(padded, 3)], [padded], [np.ones(100, np.float32)], cfg, rng)
+    strings = [words[i : i + 4] for i in range(0, len(words) - 3, 4)]
+    assert strings
+    for string in strings:
+        pauses = [b.start - a.end for a, b in pairwise(string)]
+        assert all(0.0 < pause <= 0.1 + 1e-6 for pause in pauses)  # two 0.05 s margins
 
 
 def test_threshold_sweep_gives_what_feeding_the_spotter_gives(heldout_sequence):

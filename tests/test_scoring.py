@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from spotter.events import WORDS, Event
@@ -12,6 +13,7 @@ from spotter.scoring import (
     false_alarm_sources,
     score_clips,
     score_stream,
+    trim_to_word,
 )
 
 
@@ -96,3 +98,11 @@ def test_false_alarms_are_traced_to_the_sentence_under_them():
     sentences = [Sentence(5, 3.0, 4.0), Sentence(2, 6.0, 7.0)]
     found = false_alarm_sources(score.false_alarm_events, sentences, tolerance_s=0.5)
     assert found == {(5, "three"): 1, (None, "nine"): 1}
+
+
+def test_trimming_keeps_the_word_and_a_margin_of_its_silence():
+    word = np.sin(np.arange(4800) * 0.3).astype(np.float32) * 0.5
+    clip = np.concatenate([np.zeros(8000, np.float32), word, np.zeros(8000, np.float32)])
+    trimmed = trim_to_word(clip, margin_s=0.05)
+    assert len(trimmed) == 800 + 4800 + 800
+    assert np.array_equal(trimmed[800:5600], word)
