@@ -301,6 +301,15 @@ def eval_streams(
             help="Share of utterances that are digit strings (the rest is ordinary speech).",
         ),
     ] = 0.55,
+    string_gap: Annotated[
+        tuple[float, float] | None,
+        typer.Option(
+            help="Least and most silence added between the clips of a digit string, in seconds "
+            "(each clip is first trimmed to its word and 0.05 s of its own silence a side); "
+            "e.g. 0 0.1 for PINs said fast.  [default: 0.05 0.3]",
+            show_default=False,
+        ),
+    ] = None,
     out: Annotated[Path, typer.Option(help="Folder for report.json and det.png.")] = Path(
         "runs/eval-streams"
     ),
@@ -310,6 +319,7 @@ def eval_streams(
     """Continuous streams of digit strings, ordinary speech and noise: recall, substitutions,
     false alarms per hour, latency, and a threshold sweep (DET curve)."""
     import tempfile
+    from dataclasses import replace
 
     from spotter.evaluate import (
         StreamConfig,
@@ -319,6 +329,8 @@ def eval_streams(
         synthesise_negatives,
     )
 
+    if string_gap is not None and not 0 <= string_gap[0] <= string_gap[1]:
+        raise fail(f"--string-gap needs 0 <= MIN <= MAX, got {string_gap[0]} {string_gap[1]}")
     spotter = load(model, threshold, "stream")
     try:
         clips = find_clips(source, tuple(s for s in speakers.split(",") if s))
@@ -328,6 +340,8 @@ def eval_streams(
             else:
                 speech = wav_files(negatives)
             cfg = StreamConfig(streams=streams, seconds=seconds, seed=seed, digits_p=digits_share)
+            if string_gap:
+                cfg = replace(cfg, string_gap_s=string_gap)
             sweep = (*(round(0.05 * i, 2) for i in range(4, 20)), 0.97, 0.98, 0.99)
             report = evaluate_streams(
                 spotter, clips, speech, noise if noise.is_dir() else None, cfg, sweep

@@ -365,6 +365,11 @@ def streams_table(report: dict) -> str:
         f"non-digit audio; {report['duplicates']} of them duplicates)",
         f"latency (time - end) median {latency['median']} s  p90 {latency['p90']} s  "
         f"max {latency['max']} s",
+        "recall by pause to the nearer digit: "
+        + "  ".join(
+            f"{name} {percent(row['recall'])} ({row['words']})"
+            for name, row in report["recall_by_pause"].items()
+        ),
     ]
     if report["false_alarm_sources"]:
         lines.append("false alarms by what was playing (the 8 most):")

@@ -8,18 +8,23 @@ its end. In time order, a word takes the first such free event with its digit (a
 latency ``event.time − word.end``), else the first free event of another digit (a
 **substitution**), else nothing (a **miss**). Every event left over is a **false alarm**; those
 inside some word's window are also counted as **duplicates** (a second event for one word).
+Recall is also given by the pause between a digit and the nearer digit beside it
+(``PAUSE_BINS``): digits said in quick succession are the hard case.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 
 from spotter.events import Event
 
 N_DIGITS = 10
+PAUSE_BINS = (0.1, 0.2, 0.3)  # seconds; the bins are < 0.1, 0.1–0.2, 0.2–0.3 and ≥ 0.3
+PAUSE_NAMES = ("<0.1 s", "0.1-0.2 s", "0.2-0.3 s", ">=0.3 s")
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,8 @@ class StreamScore:
     events: int = 0
     latencies: list[float] = field(default_factory=list)
     false_alarm_events: list[Event] = field(default_factory=list)
+    words_by_pause: list[int] = field(default_factory=lambda: [0] * len(PAUSE_NAMES))
+    hits_by_pause: list[int] = field(default_factory=lambda: [0] * len(PAUSE_NAMES))
 
     def add(self, other: StreamScore) -> None:
         for name in (
@@ -63,6 +70,11 @@ class StreamScore:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.latencies += other.latencies
         self.false_alarm_events += other.false_alarm_events
+        for counts, more in (
+            (self.words_by_pause, other.words_by_pause),
+            (self.hits_by_pause, other.hits_by_pause),
+        ):
+            counts[:] = [a + b for a, b in zip(counts, more, strict=True)]
 
     @property
     def false_alarms(self) -> int:
@@ -86,6 +98,12 @@ class StreamScore:
             "non_digit_hours": round(hours, 4),
             "false_alarms_per_hour": round(self.false_alarms / hours, 2) if hours else None,
             "latency_s": latency_summary(self.latencies),
+            "recall_by_pause": {
+                name: {"words": words, "recall": ratio(hits, words)}
+                for name, words, hits in zip(
+                    PAUSE_NAMES, self.words_by_pause, self.hits_by_pause, strict=True
+                )
+            },
         }
 
 
@@ -98,12 +116,16 @@ def score_stream(words: list[Word], events: list[Event], tolerance_s: float = 0.
     def window(word: Word) -> list[int]:
         return [i for i, e in enumerate(events) if word.start <= e.time <= word.end + tolerance_s]
 
-    for word in sorted(words, key=lambda w: w.end):
+    words = sorted(words, key=lambda w: w.end)
+    for word, pause in zip(words, pauses(words), strict=True):
         candidates = [i for i in window(word) if free[i]]
         right = [i for i in candidates if events[i].digit == word.digit]
+        pause_bin = int(np.searchsorted(PAUSE_BINS, pause, side="right"))
+        score.words_by_pause[pause_bin] += 1
         if right:
             free[right[0]] = False
             score.hits += 1
+            score.hits_by_pause[pause_bin] += 1
             score.latencies.append(events[right[0]].time - word.end)
         elif candidates:
             free[candidates[0]] = False
@@ -114,6 +136,14 @@ def score_stream(words: list[Word], events: list[Event], tolerance_s: float = 0.
     score.false_alarm_events = [e for e, is_free in zip(events, free, strict=True) if is_free]
     score.duplicates = sum(1 for i, is_free in enumerate(free) if is_free and i in inside_a_word)
     return score
+
+
+def pauses(words: list[Word]) -> list[float]:
+    """For each digit (in time order), the silence between it and the nearer digit beside it
+    (whatever lies between them); infinite for a stream of one digit."""
+    gaps = [b.start - a.end for a, b in pairwise(words)]
+    before, after = [np.inf, *gaps], [*gaps, np.inf]
+    return [min(a, b) for a, b in zip(before, after, strict=True)]
 
 
 def false_alarm_sources(

@@ -158,6 +158,34 @@ def test_eval_streams_is_reproducible_for_a_seed(tmp_path):
     assert reports[0] != reports[2]
 
 
+def test_eval_streams_string_gap_sets_how_fast_the_digits_come(tmp_path):
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for name in CLIPS:
+        sf.write(folder / name, *sf.read(FSDD / name, dtype="float32"))
+    common = (
+        "eval",
+        "streams",
+        str(folder),
+        "--streams",
+        "1",
+        "--seconds",
+        "30",
+        "--digits-share",
+        "1",
+    )
+    result = run_spotter(*common, "--string-gap", "0", "0.02", "--out", str(tmp_path / "fast"))
+    assert result.returncode == 0, result.stderr.decode()
+    report = json.loads((tmp_path / "fast" / "report.json").read_text())
+    assert report["config"]["string_gap_s"] == [0.0, 0.02]
+    assert report["recall_by_pause"]["<0.1 s"]["words"] > 0
+    assert sum(row["words"] for row in report["recall_by_pause"].values()) == report["words"]
+    result = run_spotter(*common, "--string-gap", "0.3", "0.1", "--out", str(tmp_path / "bad"))
+    assert result.returncode == 2
+    (line,) = result.stderr.decode().strip().splitlines()
+    assert line.startswith("spotter: error: --string-gap")
+
+
 def test_eval_streams_names_the_recordings_that_fire(tmp_path):
     """A spoken "seven" among the ordinary speech: its false alarms are traced to that file."""
     digit = LabelledClip(FSDD / "0_theo_7.wav", 0, "theo")

@@ -72,6 +72,20 @@ def test_stream_summary_rates_and_false_alarms_per_hour():
     assert summary["false_alarms_per_hour"] == 2.0
 
 
+def test_recall_is_also_given_by_the_pause_to_the_nearer_digit():
+    words = [Word(1, 1.0, 1.3), Word(2, 1.35, 1.7), Word(3, 1.95, 2.3), Word(4, 5.0, 5.3)]
+    first = score_stream(words, [event(1, 1.45), event(4, 5.4)])  # "two", "three" missed
+    second = score_stream([Word(5, 1.0, 1.3)], [])  # alone: missed
+    first.add(second)
+    by_pause = first.summary(non_digit_seconds=60)["recall_by_pause"]
+    assert by_pause == {
+        "<0.1 s": {"words": 2, "recall": 0.5},
+        "0.1-0.2 s": {"words": 0, "recall": None},
+        "0.2-0.3 s": {"words": 1, "recall": 0.0},
+        ">=0.3 s": {"words": 2, "recall": 0.5},
+    }
+
+
 def test_clip_scores_take_the_highest_score_event():
     results = [
         ClipResult("a", 7, "ann", [event(1, 0.5, 0.6), event(7, 0.9, 0.95)]),  # right, 2 events
