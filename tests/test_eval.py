@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from itertools import pairwise
+from pathlib import Path
 
 import numpy as np
 import soundfile as sf
@@ -127,12 +128,17 @@ def test_threshold_sweep_gives_what_feeding_the_spotter_gives(heldout_sequence):
         assert expected
 
 
-def test_eval_streams_is_reproducible_for_a_seed(tmp_path):
+def clip_folder(tmp_path: Path) -> Path:
+    """CLIPS copied into a folder of their own, for `spotter eval streams`."""
     folder = tmp_path / "clips"
     folder.mkdir()
     for name in CLIPS:
-        audio, rate = sf.read(FSDD / name, dtype="float32")
-        sf.write(folder / name, audio, rate)
+        sf.write(folder / name, *sf.read(FSDD / name, dtype="float32"))
+    return folder
+
+
+def test_eval_streams_is_reproducible_for_a_seed(tmp_path):
+    folder = clip_folder(tmp_path)
     reports = []
     for run, seed in enumerate((7, 7, 8)):
         out = tmp_path / f"run{run}"
@@ -159,14 +165,10 @@ def test_eval_streams_is_reproducible_for_a_seed(tmp_path):
 
 
 def test_eval_streams_string_gap_sets_how_fast_the_digits_come(tmp_path):
-    folder = tmp_path / "clips"
-    folder.mkdir()
-    for name in CLIPS:
-        sf.write(folder / name, *sf.read(FSDD / name, dtype="float32"))
     common = (
         "eval",
         "streams",
-        str(folder),
+        str(clip_folder(tmp_path)),
         "--streams",
         "1",
         "--seconds",
