@@ -21,6 +21,7 @@ from itertools import pairwise
 import numpy as np
 
 from spotter.events import Event
+from spotter.resample import SAMPLE_RATE
 
 N_DIGITS = 10
 PAUSE_BINS = (0.1, 0.2, 0.3)  # seconds; the bins are < 0.1, 0.1–0.2, 0.2–0.3 and ≥ 0.3
@@ -219,7 +220,7 @@ def trim_to_word(audio: np.ndarray, margin_s: float = 0.05) -> np.ndarray:
     pad their words with about 0.2 s of silence; trimmed, two words can follow each other as
     closely as people say them. audio: (n,) → (m,), m ≤ n."""
     start, end = word_bounds(audio)
-    margin = int(margin_s * 16000)
+    margin = int(margin_s * SAMPLE_RATE)
     return audio[max(start - margin, 0) : end + margin]
 
 
