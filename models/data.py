@@ -24,7 +24,7 @@ import torch
 from spotter.errors import SpotterError
 from spotter.evaluate import find_clips
 from spotter.resample import SAMPLE_RATE
-from spotter.scoring import trim_to_word, word_bounds
+from spotter.scoring import word_bounds
 from spotter.sources import read_whole
 
 HOP = 160
@@ -52,8 +52,8 @@ def load_fsdd(root: Path) -> list[Clip]:
 
 
 def load_clip(path: Path, label: int, speaker: str, take: int) -> Clip:
-    """One recording at 16 kHz, trimmed to its word (see ``trim_to_word``), with the word's span."""
-    audio = trim_to_word(read_whole(path))
+    """One recording at 16 kHz with the span of its word."""
+    audio = read_whole(path)
     start, end = word_bounds(audio)
     return Clip(audio, label, speaker, take, start, end)
 
@@ -69,7 +69,7 @@ class MixConfig:
     peak_dbfs: tuple[float, float] = (-35.0, -1.0)
     snr_db: tuple[float, float] = (0.0, 30.0)
     silence_p: float = 0.25  # background is digital silence
-    gap_s: tuple[float, float] = (0.0, 0.6)  # clips are trimmed, so words may touch
+    gap_s: tuple[float, float] = (0.05, 0.8)
     other_speech_p: float = 0.4  # share of words that are ordinary speech (when there is some)
     synthetic_p: float = 0.5  # share of digit words from synthetic voices (when there are some)
     reverb_p: float = 0.3  # speech in a simulated room

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 import torch
 
 from models import synth
-from models.data import HOP, IGNORE, Clip, MixConfig, Mixer, load_clip
+from models.data import HOP, IGNORE, Clip, MixConfig, Mixer
 from models.features import LogMel
 from models.train import TrainConfig, random_channel
 from models.voices import Voice
@@ -42,15 +41,6 @@ def test_the_most_recent_word_wins_where_bursts_overlap():
     targets, frame = targets_for([(100 * HOP, 130 * HOP, 1), (135 * HOP, 160 * HOP, 2)])
     assert (targets[(frame >= 127) & (frame <= 156)] == 1).all()
     assert (targets[(frame >= 157) & (frame <= 189)] == 2).all()  # from just before its end
-
-
-def test_training_clips_are_trimmed_to_their_word(tmp_path):
-    word = np.sin(np.arange(4800) * 0.3).astype(np.float32) * 0.5
-    silence = np.zeros(8000, np.float32)
-    sf.write(tmp_path / "3_ann_0.wav", np.concatenate([silence, word, silence]), 16000)
-    clip = load_clip(tmp_path / "3_ann_0.wav", 3, "ann", 0)
-    assert len(clip.audio) == 800 + 4800 + 800
-    assert (clip.word_start, clip.word_end) == (800, 5600)
 
 
 def test_reverberation_keeps_length_and_peak_and_adds_a_tail():
