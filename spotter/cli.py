@@ -319,7 +319,6 @@ def eval_streams(
     """Continuous streams of digit strings, ordinary speech and noise: recall, substitutions,
     false alarms per hour, latency, and a threshold sweep (DET curve)."""
     import tempfile
-    from dataclasses import replace
 
     from spotter.evaluate import (
         StreamConfig,
@@ -339,9 +338,13 @@ def eval_streams(
                 speech = synthesise_negatives(Path(scratch))
             else:
                 speech = wav_files(negatives)
-            cfg = StreamConfig(streams=streams, seconds=seconds, seed=seed, digits_p=digits_share)
-            if string_gap:
-                cfg = replace(cfg, string_gap_s=string_gap)
+            cfg = StreamConfig(
+                streams=streams,
+                seconds=seconds,
+                seed=seed,
+                digits_p=digits_share,
+                string_gap_s=string_gap or StreamConfig.string_gap_s,
+            )
             sweep = (*(round(0.05 * i, 2) for i in range(4, 20)), 0.97, 0.98, 0.99)
             report = evaluate_streams(
                 spotter, clips, speech, noise if noise.is_dir() else None, cfg, sweep

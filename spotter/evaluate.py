@@ -36,7 +36,6 @@ from spotter.scoring import (
     score_clips,
     score_stream,
     trim_to_word,
-    word_bounds,
 )
 from spotter.sentences import TEST_SENTENCES
 from spotter.sources import load_noises, read_whole
@@ -213,8 +212,7 @@ def build_stream(
                 if k:
                     add(np.zeros(int(rng.uniform(*cfg.string_gap_s) * SAMPLE_RATE), np.float32))
                 audio, digit = digits[rng.integers(len(digits))]
-                audio = trim_to_word(audio)
-                start, end = word_bounds(audio)
+                audio, start, end = trim_to_word(audio)
                 words.append(
                     Word(digit, (position + start) / SAMPLE_RATE, (position + end) / SAMPLE_RATE)
                 )

@@ -215,13 +215,14 @@ def word_bounds(audio: np.ndarray, hop: int = 160, floor_db: float = 30.0) -> tu
     return int(loud[0] * hop), int((loud[-1] + 1) * hop)
 
 
-def trim_to_word(audio: np.ndarray, margin_s: float = 0.05) -> np.ndarray:
-    """The clip cut to its word (``word_bounds``) and ``margin_s`` either side. Synthetic voices
-    pad their words with about 0.2 s of silence; trimmed, two words can follow each other as
-    closely as people say them. audio: (n,) → (m,), m ≤ n."""
+def trim_to_word(audio: np.ndarray, margin_s: float = 0.05) -> tuple[np.ndarray, int, int]:
+    """The clip cut to its word (``word_bounds``) and ``margin_s`` either side, with the word's
+    span in the cut clip. Synthetic voices pad their words with about 0.2 s of silence; trimmed,
+    two words can follow each other as closely as people say them.
+    audio: (n,) → ((m,), start, end), m ≤ n, in samples."""
     start, end = word_bounds(audio)
-    margin = int(margin_s * SAMPLE_RATE)
-    return audio[max(start - margin, 0) : end + margin]
+    cut = max(start - int(margin_s * SAMPLE_RATE), 0)
+    return audio[cut : end + int(margin_s * SAMPLE_RATE)], start - cut, end - cut
 
 
 def ratio(part: int, whole: int) -> float | None:

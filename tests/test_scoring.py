@@ -117,6 +117,7 @@ def test_false_alarms_are_traced_to_the_sentence_under_them():
 def test_trimming_keeps_the_word_and_a_margin_of_its_silence():
     word = np.sin(np.arange(4800) * 0.3).astype(np.float32) * 0.5
     clip = np.concatenate([np.zeros(8000, np.float32), word, np.zeros(8000, np.float32)])
-    trimmed = trim_to_word(clip, margin_s=0.05)
+    trimmed, start, end = trim_to_word(clip, margin_s=0.05)
     assert len(trimmed) == 800 + 4800 + 800
     assert np.array_equal(trimmed[800:5600], word)
+    assert (start, end) == (800, 5600)
