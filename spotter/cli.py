@@ -80,6 +80,20 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def output_file(path: Path) -> Path:
+    """``path`` with its folder made now: a one-line error before any long work, instead of a
+    traceback after it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as exc:
+        raise fail(f"cannot write {path}: {exc.filename} is not a folder") from None
+    except OSError as exc:
+        raise fail(f"cannot write {path}: {exc.strerror or exc}") from None
+    if path.is_dir():
+        raise fail(f"cannot write {path}: is a directory")
+    return path
+
+
 def emit(events: Iterable[Event], fmt: Format) -> None:
     for event in events:
         line = event.to_json() if fmt is Format.jsonl else event.to_text()
@@ -422,6 +436,7 @@ def calibrate(
     from spotter.evaluate import StreamConfig, find_clips
 
     spotter = load(model, None, "calibration")
+    out = output_file(out or model)
     try:
         report = run_calibration(
             spotter,
@@ -437,15 +452,17 @@ def calibrate(
             log=lambda message: print(f"spotter: {message}", file=sys.stderr, flush=True),
         )
         chosen = report["chosen"]
-        write_detector(model, out or model, chosen["detector"], report)
+        write_detector(model, out, chosen["detector"], report)
     except SpotterError as exc:
         raise fail(str(exc), 1) from None
-    report_path = (out or model).with_suffix(".calibration.json")
+    except OSError as exc:
+        raise fail(f"cannot write {out}: {exc.strerror or exc}", 1) from None
+    report_path = out.with_suffix(".calibration.json")
     report_path.write_text(json.dumps(report, indent=2) + "\n")
     print(
         json.dumps(
             {
-                "model": str(out or model),
+                "model": str(out),
                 "target_met": report["target_met"],
                 "detector": chosen["detector"],
                 "recall": chosen["recall"],
@@ -681,7 +698,10 @@ def quantize_command(
     except ImportError:
         raise fail("this command needs the training extra: pip install 'spotter[train]'") from None
     load(model, None, "")  # a one-line error for a missing file or one that is not a spotter
-    quantize(model, out)
+    try:
+        quantize(model, output_file(out))
+    except OSError as exc:
+        raise fail(f"cannot write {out}: {exc.strerror or exc}", 1) from None
     print(json.dumps({"model": str(out), "bytes": out.stat().st_size}))
 
 

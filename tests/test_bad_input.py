@@ -203,3 +203,24 @@ def test_no_input_device_or_an_unknown_one(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PULSE_SERVER": "unix:/nonexistent"}
     result = run_spotter("listen", "--device", "no-such-mic", env=env)
     check(result, 2, [], "device")
+
+
+@pytest.mark.parametrize("command", ["calibrate", "quantize"])
+def test_an_output_path_that_cannot_be_a_file_fails_before_any_work(tmp_path, command):
+    from spotter.api import model_path
+
+    (tmp_path / "notes.txt").write_text("a file, not a folder\n")
+    for out, error in [
+        (tmp_path / "notes.txt" / "m.onnx", "notes.txt is not a folder"),
+        (tmp_path, "is a directory"),
+    ]:
+        check(run_spotter(command, str(model_path("float")), "--out", str(out)), 2, [], error)
+
+
+def test_an_output_folder_that_does_not_exist_yet_is_made(tmp_path):
+    from spotter.api import model_path
+
+    out = tmp_path / "new" / "int8.onnx"
+    result = run_spotter("quantize", str(model_path("float")), "--out", str(out))
+    assert result.returncode == 0, result.stderr.decode()
+    assert out.stat().st_size > 0
