@@ -60,6 +60,9 @@ class TrainConfig:
     tilt_db_per_octave: tuple[float, float] = (-3.0, 3.0)
     net: NetworkConfig = field(default_factory=NetworkConfig)
     mix: MixConfig = field(default_factory=MixConfig)
+    # A warm restart: start from this checkpoint's weights and input normalisation (its network
+    # replaces ``net``) and run a new one-cycle schedule over them.
+    init: Path | None = None
 
 
 def split_clips(clips: list[Clip], heldout: tuple[str, ...]) -> dict[str, list[Clip]]:
@@ -187,7 +190,12 @@ def train(cfg: TrainConfig, log=print) -> dict:
             f"{len(splits['synthetic val'])} validation clips ({time.monotonic() - started:.0f}s)"
         )
 
-    model = SpotterModel(FrontEndConfig(), cfg.net)
+    if cfg.init:
+        model, _ = load_checkpoint(Path(cfg.init))
+        model.train()
+        cfg.net = model.net.cfg
+    else:
+        model = SpotterModel(FrontEndConfig(), cfg.net)
     rf = model.net.receptive_field
     silence = model.labels.index("_silence_")
     mixer = Mixer(
@@ -200,7 +208,8 @@ def train(cfg: TrainConfig, log=print) -> dict:
         other_speech=other_speech,
         synthetic=synthetic,
     )
-    fit_normalisation(model, mixer)
+    if not cfg.init:
+        fit_normalisation(model, mixer)
     n_params = sum(p.numel() for p in model.net.parameters())
     log(
         f"model: {n_params:,} parameters, receptive field {rf} frames "

@@ -615,15 +615,37 @@ def train(
     max_clips: Annotated[
         int | None, typer.Option(help="Use at most this many clips (quick runs).")
     ] = None,
+    lr: Annotated[float, typer.Option(min=0.0, help="Peak of the one-cycle learning rate.")] = 3e-3,
+    gap: Annotated[
+        tuple[float, float] | None,
+        typer.Option(
+            help="Least and most silence between the words of a training window, in seconds "
+            "(on top of the clips' own).  [default: 0.05 0.8]",
+            show_default=False,
+        ),
+    ] = None,
+    init: Annotated[
+        Path | None,
+        typer.Option(
+            help="Warm restart: start from this checkpoint.pt's weights and normalisation "
+            "(its network replaces --channels/--separable).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Train a model on FSDD (speaker-disjoint split), then export it to OUT/model.onnx."""
     training_extra()
+    from models.data import MixConfig
     from models.network import NetworkConfig
     from models.train import TrainConfig
     from models.train import train as run_training
 
     if not fsdd.is_dir():
         raise fail(f"FSDD folder not found: {fsdd} (set --fsdd)")
+    if gap is not None and not 0 <= gap[0] <= gap[1]:
+        raise fail(f"--gap needs 0 <= MIN <= MAX, got {gap[0]} {gap[1]}")
+    if init is not None and not init.is_file():
+        raise fail(f"checkpoint not found: {init}")
     quiet = synth / "quiet-val"  # the number words the final calibration keeps quiet
     if not fsdd_only and not quiet.is_dir():
         raise fail(f"{quiet} not found: calibration needs it ('spotter data synth')")
@@ -640,6 +662,9 @@ def train(
         synthetic_train=not fsdd_only,
         max_clips=max_clips,
         net=NetworkConfig(channels=channels, separable=separable),
+        lr=lr,
+        mix=MixConfig(gap_s=gap or MixConfig.gap_s),
+        init=init,
     )
     cfg.eval_every = min(cfg.eval_every, steps)
     try:

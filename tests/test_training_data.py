@@ -217,3 +217,31 @@ def test_the_train_command_defaults_are_the_training_defaults():
     assert options["threads"].default == cfg.threads
     assert tuple(options["heldout"].default.split(",")) == cfg.heldout_speakers
     assert options["fsdd"].default == cfg.fsdd and options["synth"].default == cfg.synth
+    assert options["lr"].default == cfg.lr and options["init"].default == cfg.init
+
+
+def test_a_warm_restart_starts_from_the_checkpoint(tiny_model, spoken_digits, tmp_path):
+    """`spotter train --init`: the checkpoint's weights and normalisation, not new ones (one step
+    at a negligible learning rate leaves them as they were), and the run says where it began."""
+    from conftest import run_spotter
+
+    from models.train import load_checkpoint
+
+    def train(out: Path, *more: str):
+        options = ["--fsdd", str(spoken_digits), "--noise", str(tmp_path / "no-noise")]
+        options += ["--steps", "1", "--lr", "1e-9", "--channels", "16", "--fsdd-only"]
+        result = run_spotter("train", *options, "--heldout", "charlie", "--out", str(out), *more)
+        assert result.returncode == 0, result.stderr.decode()[-2000:]
+        return load_checkpoint(out / "checkpoint.pt")
+
+    before, _ = load_checkpoint(tiny_model / "checkpoint.pt")
+    restarted, summary = train(tmp_path / "restart", "--init", str(tiny_model / "checkpoint.pt"))
+    fresh, _ = train(tmp_path / "fresh")
+
+    def learned(model):  # the batch-norm running statistics move with any step: left out
+        return {**dict(model.net.named_parameters()), **dict(model.front_end.named_buffers())}
+
+    kept = learned(before)
+    assert all(torch.allclose(t, kept[name], atol=1e-6) for name, t in learned(restarted).items())
+    assert not torch.allclose(fresh.net.stem.conv.weight, before.net.stem.conv.weight, atol=1e-3)
+    assert summary["config"]["init"] == str(tiny_model / "checkpoint.pt")
