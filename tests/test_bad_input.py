@@ -10,6 +10,8 @@ import soundfile as sf
 import soxr
 from conftest import run_spotter
 
+from spotter.api import model_path
+
 
 def check(result, code: int, digits: list[int], error: str | None = None) -> None:
     stderr = result.stderr.decode()
@@ -151,8 +153,6 @@ def test_an_onnx_model_that_is_not_a_spotter(tmp_path, heldout_sequence):
 def test_a_model_in_an_older_format(tmp_path, heldout_sequence):
     import onnx
 
-    from spotter.api import model_path
-
     model = onnx.load(str(model_path("float")))
     for prop in model.metadata_props:
         if prop.key == "spotter_format":
@@ -169,8 +169,6 @@ def test_a_model_in_an_older_format(tmp_path, heldout_sequence):
 def test_detector_settings_this_spotter_does_not_know(tmp_path, heldout_sequence, detector):
     """A model calibrated by another version of spotter, say."""
     import onnx
-
-    from spotter.api import model_path
 
     model = onnx.load(str(model_path("float")))
     for prop in model.metadata_props:
@@ -207,8 +205,6 @@ def test_no_input_device_or_an_unknown_one(tmp_path):
 
 @pytest.mark.parametrize("command", ["calibrate", "quantize"])
 def test_an_output_path_that_cannot_be_a_file_fails_before_any_work(tmp_path, command):
-    from spotter.api import model_path
-
     (tmp_path / "notes.txt").write_text("a file, not a folder\n")
     for out, error in [
         (tmp_path / "notes.txt" / "m.onnx", "notes.txt is not a folder"),
@@ -218,8 +214,6 @@ def test_an_output_path_that_cannot_be_a_file_fails_before_any_work(tmp_path, co
 
 
 def test_an_output_folder_that_does_not_exist_yet_is_made(tmp_path):
-    from spotter.api import model_path
-
     out = tmp_path / "new" / "int8.onnx"
     result = run_spotter("quantize", str(model_path("float")), "--out", str(out))
     assert result.returncode == 0, result.stderr.decode()
