@@ -157,6 +157,7 @@ def train(cfg: TrainConfig, log=print) -> dict:
     """Train, evaluate, save ``checkpoint.pt`` and ``metrics.json`` under ``cfg.out``."""
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
+    restarted = load_checkpoint(Path(cfg.init))[0] if cfg.init else None  # bad file: fail now
     clips = load_fsdd(Path(cfg.fsdd))
     if cfg.max_clips:
         clips = [
@@ -190,9 +191,8 @@ def train(cfg: TrainConfig, log=print) -> dict:
             f"{len(splits['synthetic val'])} validation clips ({time.monotonic() - started:.0f}s)"
         )
 
-    if cfg.init:
-        model, _ = load_checkpoint(Path(cfg.init))
-        model.train()
+    if restarted is not None:
+        model = restarted.train()
         cfg.net = model.net.cfg
     else:
         model = SpotterModel(FrontEndConfig(), cfg.net)
@@ -208,7 +208,7 @@ def train(cfg: TrainConfig, log=print) -> dict:
         other_speech=other_speech,
         synthetic=synthetic,
     )
-    if not cfg.init:
+    if restarted is None:
         fit_normalisation(model, mixer)
     n_params = sum(p.numel() for p in model.net.parameters())
     log(

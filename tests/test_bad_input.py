@@ -218,3 +218,10 @@ def test_an_output_folder_that_does_not_exist_yet_is_made(tmp_path):
     result = run_spotter("quantize", str(model_path("float")), "--out", str(out))
     assert result.returncode == 0, result.stderr.decode()
     assert out.stat().st_size > 0
+
+
+def test_a_warm_restart_from_a_file_that_is_not_a_checkpoint(tmp_path, spoken_digits):
+    (tmp_path / "notes.pt").write_text("not a checkpoint\n")
+    options = ["--fsdd", str(spoken_digits), "--fsdd-only", "--out", str(tmp_path / "run")]
+    result = run_spotter("train", "--init", str(tmp_path / "notes.pt"), *options)
+    check(result, 2, [], "not a spotter checkpoint")
