@@ -6,11 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from conftest import run_spotter
 
 from models import synth
 from models.data import HOP, IGNORE, Clip, MixConfig, Mixer
 from models.features import LogMel
-from models.train import TrainConfig, random_channel
+from models.train import TrainConfig, load_checkpoint, random_channel
 from models.voices import Voice
 from spotter.events import WORDS
 
@@ -205,6 +206,7 @@ def test_the_train_command_defaults_are_the_training_defaults():
     """The CLI spells its defaults out (it imports torch only when a command runs), so the README's
     retrain command makes the recipe TrainConfig describes only while the two agree."""
     from inspect import signature
+    from typing import get_type_hints
 
     from spotter import cli
 
@@ -218,14 +220,13 @@ def test_the_train_command_defaults_are_the_training_defaults():
     assert tuple(options["heldout"].default.split(",")) == cfg.heldout_speakers
     assert options["fsdd"].default == cfg.fsdd and options["synth"].default == cfg.synth
     assert options["lr"].default == cfg.lr and options["init"].default == cfg.init
+    gap_help = get_type_hints(cli.train, include_extras=True)["gap"].__metadata__[0].help
+    assert f"[default: {cfg.mix.gap_s[0]} {cfg.mix.gap_s[1]}]" in gap_help  # spelt out by hand
 
 
 def test_a_warm_restart_starts_from_the_checkpoint(tiny_model, spoken_digits, tmp_path):
     """`spotter train --init`: the checkpoint's weights and normalisation, not new ones (one step
     at a negligible learning rate leaves them as they were), and the run says where it began."""
-    from conftest import run_spotter
-
-    from models.train import load_checkpoint
 
     def train(out: Path, *more: str):
         options = ["--fsdd", str(spoken_digits), "--noise", str(tmp_path / "no-noise")]
