@@ -320,7 +320,7 @@ def eval_streams(
         typer.Option(
             help="Least and most silence added between the clips of a digit string, in seconds "
             "(each clip is first trimmed to its word and 0.05 s of its own silence a side); "
-            "e.g. 0 0.1 for PINs said fast.  [default: 0.05 0.3]",
+            "e.g. 0 0.1 for PINs said fast (default: 0.05 0.3).",
             show_default=False,
         ),
     ] = None,
@@ -620,7 +620,14 @@ def train(
         tuple[float, float] | None,
         typer.Option(
             help="Least and most silence between the words of a training window, in seconds "
-            "(on top of the clips' own).  [default: 0.05 0.8]",
+            "(on top of the clips' own; default: 0.05 0.8).",
+            show_default=False,
+        ),
+    ] = None,
+    level: Annotated[
+        tuple[float, float] | None,
+        typer.Option(
+            help="Least and most peak level of a training word, in dBFS (default: -35.0 -1.0).",
             show_default=False,
         ),
     ] = None,
@@ -644,6 +651,8 @@ def train(
         raise fail(f"FSDD folder not found: {fsdd} (set --fsdd)")
     if gap is not None and not 0 <= gap[0] <= gap[1]:
         raise fail(f"--gap needs 0 <= MIN <= MAX, got {gap[0]} {gap[1]}")
+    if level is not None and not level[0] <= level[1] <= 0:
+        raise fail(f"--level needs MIN <= MAX <= 0 (dBFS), got {level[0]} {level[1]}")
     if init is not None and not init.is_file():
         raise fail(f"checkpoint not found: {init}")
     quiet = synth / "quiet-val"  # the number words the final calibration keeps quiet
@@ -663,7 +672,7 @@ def train(
         max_clips=max_clips,
         net=NetworkConfig(channels=channels, separable=separable),
         lr=lr,
-        mix=MixConfig(gap_s=gap or MixConfig.gap_s),
+        mix=MixConfig(gap_s=gap or MixConfig.gap_s, peak_dbfs=level or MixConfig.peak_dbfs),
         init=init,
     )
     cfg.eval_every = min(cfg.eval_every, steps)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import soxr
-from conftest import run_spotter
+from conftest import FSDD, run_spotter
 
 from spotter.api import model_path
 
@@ -225,3 +225,11 @@ def test_a_warm_restart_from_a_file_that_is_not_a_checkpoint(tmp_path, spoken_di
     options = ["--fsdd", str(spoken_digits), "--fsdd-only", "--out", str(tmp_path / "run")]
     result = run_spotter("train", "--init", str(tmp_path / "notes.pt"), *options)
     check(result, 2, [], "not a spotter checkpoint")
+
+
+def test_a_training_level_above_full_scale_or_reversed_stops_before_training(tmp_path):
+    options = ["--fsdd", str(FSDD.parent), "--fsdd-only", "--out", str(tmp_path / "run")]
+    for level in (["-10", "-20"], ["-20", "3"]):
+        result = run_spotter("train", "--level", *level, *options)
+        check(result, 2, [], "--level needs MIN <= MAX <= 0")
+    assert not (tmp_path / "run").exists()

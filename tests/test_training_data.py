@@ -221,7 +221,9 @@ def test_the_train_command_defaults_are_the_training_defaults():
     assert options["fsdd"].default == cfg.fsdd and options["synth"].default == cfg.synth
     assert options["lr"].default == cfg.lr and options["init"].default == cfg.init
     gap_help = get_type_hints(cli.train, include_extras=True)["gap"].__metadata__[0].help
-    assert f"[default: {cfg.mix.gap_s[0]} {cfg.mix.gap_s[1]}]" in gap_help  # spelt out by hand
+    assert f"default: {cfg.mix.gap_s[0]} {cfg.mix.gap_s[1]})" in gap_help  # spelt out by hand
+    level_help = get_type_hints(cli.train, include_extras=True)["level"].__metadata__[0].help
+    assert f"(default: {cfg.mix.peak_dbfs[0]} {cfg.mix.peak_dbfs[1]})" in level_help
 
 
 def test_a_warm_restart_starts_from_the_checkpoint(tiny_model, spoken_digits, tmp_path):
