@@ -324,6 +324,14 @@ def eval_streams(
             show_default=False,
         ),
     ] = None,
+    level: Annotated[
+        tuple[float, float] | None,
+        typer.Option(
+            help="Scale each stream so that its digits' median peak lies between these levels, "
+            "in dBFS, e.g. -50 -20 for quiet talkers (default: the clips' own levels).",
+            show_default=False,
+        ),
+    ] = None,
     out: Annotated[Path, typer.Option(help="Folder for report.json and det.png.")] = Path(
         "runs/eval-streams"
     ),
@@ -344,6 +352,8 @@ def eval_streams(
 
     if string_gap is not None and not 0 <= string_gap[0] <= string_gap[1]:
         raise fail(f"--string-gap needs 0 <= MIN <= MAX, got {string_gap[0]} {string_gap[1]}")
+    if level is not None and not level[0] <= level[1] <= 0:
+        raise fail(f"--level needs MIN <= MAX <= 0 (dBFS), got {level[0]} {level[1]}")
     spotter = load(model, threshold, "stream")
     try:
         clips = find_clips(source, tuple(s for s in speakers.split(",") if s))
@@ -358,6 +368,7 @@ def eval_streams(
                 seed=seed,
                 digits_p=digits_share,
                 string_gap_s=string_gap or StreamConfig.string_gap_s,
+                level_dbfs=level,
             )
             sweep = (*(round(0.05 * i, 2) for i in range(4, 20)), 0.97, 0.98, 0.99)
             report = evaluate_streams(

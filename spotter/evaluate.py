@@ -167,6 +167,9 @@ class StreamConfig:
     string_lengths: tuple[int, ...] = (1, 1, 1, 2, 3, 4)
     snr_db: tuple[float, float] = (5.0, 30.0)
     tolerance_s: float = 0.5
+    # Each stream scaled so that its digits' median peak lies at a level drawn from this range
+    # (dBFS), as a quiet talker or a low microphone gain would leave it; None keeps the clips' own.
+    level_dbfs: tuple[float, float] | None = None
 
 
 def synthesise_negatives(folder: Path) -> list[Path]:
@@ -233,6 +236,15 @@ def build_stream(
     return mixed, words, sentences
 
 
+def set_level(audio: np.ndarray, words: list[Word], level_dbfs: float) -> np.ndarray:
+    """The stream (n,) scaled so that the median of its digits' peaks is ``level_dbfs``."""
+    peaks = [
+        np.abs(audio[int(w.start * SAMPLE_RATE) : int(w.end * SAMPLE_RATE)]).max() for w in words
+    ]
+    gain = 10 ** (level_dbfs / 20) / max(float(np.median(peaks)), 1e-9) if peaks else 1.0
+    return np.clip(audio * gain, -1, 1).astype(np.float32)
+
+
 def posteriors_of(spotter: Spotter, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The engine's frames for a whole 16 kHz stream, with the end-of-stream silence that
     ``flush()`` adds: what ``feed`` + ``flush`` would see, computed once for every threshold."""
@@ -270,12 +282,15 @@ def stream_frames(
     """Build ``cfg.streams`` seeded streams and run the engine over each once:
     [(frames, digits spoken, sentences spoken, seconds of audio), ...]."""
     rng = np.random.default_rng(cfg.seed)
+    level_rng = np.random.default_rng([cfg.seed, 1])  # the same streams with or without levels
     digits = [(read_whole(c.path), c.digit) for c in clips]
     others = [read_whole(path) for path in negatives]
     noises = load_noises(noise)
     runs = []
     for _ in range(cfg.streams):
         audio, words, sentences = build_stream(digits, others, noises, cfg, rng)
+        if cfg.level_dbfs is not None:
+            audio = set_level(audio, words, level_rng.uniform(*cfg.level_dbfs))
         runs.append((posteriors_of(spotter, audio), words, sentences, len(audio) / SAMPLE_RATE))
     return runs
 

@@ -7,6 +7,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 from conftest import FSDD, pad, run_spotter
 
@@ -18,6 +19,7 @@ from spotter.evaluate import (
     detect_at,
     evaluate_streams,
     posteriors_of,
+    set_level,
 )
 from spotter.sources import read_whole
 
@@ -186,6 +188,38 @@ def test_eval_streams_string_gap_sets_how_fast_the_digits_come(tmp_path):
     assert result.returncode == 2
     (line,) = result.stderr.decode().strip().splitlines()
     assert line.startswith("spotter: error: --string-gap")
+
+
+def test_a_stream_set_to_a_level_is_the_same_stream_with_its_digits_median_peak_there():
+    rng = np.random.default_rng(3)
+    clips = [(read_whole(FSDD / name), 0) for name in ("0_theo_7.wav", "0_yweweler_2.wav")]
+    cfg = StreamConfig(seconds=20, digits_p=1.0)
+    audio, words, _ = build_stream(clips, [], [np.ones(100, np.float32)], cfg, rng)
+    quiet = set_level(audio, words, -50.0)
+
+    def median_peak(stream: np.ndarray) -> float:
+        spans = [stream[round(w.start * 16000) : round(w.end * 16000)] for w in words]
+        return float(np.median([np.abs(span).max() for span in spans]))
+
+    assert len(words) > 3 and median_peak(quiet) == pytest.approx(10 ** (-50 / 20), rel=1e-3)
+    assert np.allclose(quiet, audio * median_peak(quiet) / median_peak(audio), atol=1e-7)
+
+
+def test_eval_streams_level_scales_the_same_streams(tmp_path):
+    common = ("eval", "streams", str(clip_folder(tmp_path)), "--streams", "1", "--seconds", "30")
+    reports = []
+    for name, more in [("own", ()), ("faint", ("--level", "-90", "-90"))]:
+        result = run_spotter(*common, *more, "--out", str(tmp_path / name))
+        assert result.returncode == 0, result.stderr.decode()
+        reports.append(json.loads((tmp_path / name / "report.json").read_text()))
+    own, faint = reports
+    assert faint["config"]["level_dbfs"] == [-90.0, -90.0] and own["config"]["level_dbfs"] is None
+    assert faint["words"] == own["words"] > 0  # the same digits in the same places
+    assert faint["recall"] < own["recall"]  # a digit at -90 dBFS is too faint to hear
+    result = run_spotter(*common, "--level", "-20", "-40", "--out", str(tmp_path / "bad"))
+    assert result.returncode == 2
+    (line,) = result.stderr.decode().strip().splitlines()
+    assert line.startswith("spotter: error: --level")
 
 
 def test_eval_streams_names_the_recordings_that_fire(tmp_path):
