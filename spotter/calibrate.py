@@ -76,7 +76,8 @@ class Grid:
 
 def latency(row: dict) -> float:
     """Median event latency of a grid row (infinite when it heard nothing)."""
-    return row["latency_s"]["median"] if row["latency_s"] else float("inf")
+    median = (row["latency_s"] or {}).get("median")
+    return float("inf") if median is None else median
 
 
 def calibrate(

@@ -426,6 +426,14 @@ def calibrate(
         typer.Option(min=0.0, max=1.0, help="When the target is out of reach: keep this recall."),
     ] = 0.9,
     streams: Annotated[int, typer.Option(min=1, help="Validation streams of 5 minutes.")] = 48,
+    level: Annotated[
+        tuple[float, float] | None,
+        typer.Option(
+            help="Scale each validation stream so that its digits' median peak lies between "
+            "these levels, in dBFS (default: the clips' own levels).",
+            show_default=False,
+        ),
+    ] = None,
     workers: Annotated[
         int | None,
         typer.Option(
@@ -446,6 +454,8 @@ def calibrate(
     from spotter.calibrate import calibrate as run_calibration
     from spotter.evaluate import StreamConfig, find_clips
 
+    if level is not None and not level[0] <= level[1] <= 0:
+        raise fail(f"--level needs MIN <= MAX <= 0 (dBFS), got {level[0]} {level[1]}")
     spotter = load(model, None, "calibration")
     out = output_file(out or model)
     try:
@@ -456,7 +466,7 @@ def calibrate(
             noise if noise.is_dir() else None,
             target_fa,
             min_recall,
-            StreamConfig(streams=streams, seconds=300.0, seed=1),
+            StreamConfig(streams=streams, seconds=300.0, seed=1, level_dbfs=level),
             workers=workers or available_cores(),
             quiet=wav_files(quiet),
             max_quiet=max_quiet,

@@ -145,3 +145,24 @@ def test_calibrate_command_without_negatives_fails_in_one_line(spoken_digits, tm
     assert result.stderr.decode().strip().count("\n") == 0
     assert "no .wav files" in result.stderr.decode()
     assert model.read_bytes() == SHIPPED.read_bytes()  # nothing written
+
+
+def test_streams_set_to_a_faint_level_are_recorded_and_heard_less(spoken_digits, tmp_path):
+    spotter = Spotter.load()
+    args = (spotter, find_clips(spoken_digits), synthesise_negatives(tmp_path / "negatives"))
+    faint_streams = StreamConfig(**{**asdict(STREAMS), "level_dbfs": (-90.0, -90.0)})
+    own = calibrate(*args, None, 1e9, 0.9, STREAMS, GRID)
+    faint = calibrate(*args, None, 1e9, 0.9, faint_streams, GRID)
+    assert own["streams"]["level_dbfs"] is None
+    assert faint["streams"]["level_dbfs"] == (-90.0, -90.0)
+    assert faint["chosen"]["recall"] < own["chosen"]["recall"]
+
+
+def test_calibrate_command_with_a_level_above_full_scale_fails_before_any_work(tmp_path):
+    model = tmp_path / "model.onnx"
+    shutil.copy(SHIPPED, model)
+    result = run_spotter("calibrate", str(model), "--level", "-30", "6")
+    assert result.returncode == 2
+    (line,) = result.stderr.decode().strip().splitlines()
+    assert line.startswith("spotter: error: --level needs")
+    assert model.read_bytes() == SHIPPED.read_bytes()
