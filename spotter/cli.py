@@ -387,7 +387,8 @@ def eval_streams(
             report["sweep"],
             report["threshold"],
             path,
-            f"{report['audio_seconds'] / 60:.0f} min of streams from {source}",
+            f"{report['audio_seconds'] / 60:.0f} min of streams from {source}"
+            + (f", digits peaking at {level[0]:g} to {level[1]:g} dBFS" if level else ""),
         ),
     )
 
