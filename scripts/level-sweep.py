@@ -2,8 +2,9 @@
 
 Every clip is scaled so that its peak sits at each level in turn (dBFS: 0 is full scale),
 padded with 0.5 s of digital silence at both ends and scored as ``spotter eval clips`` scores
-it: the highest-score event is the prediction, no event is wrong. A talker far from a
-fixed-gain microphone, or a quiet one, gives peaks of -40 to -50 dBFS; a headset -10 to -20.
+it: the highest-score event is the prediction, no event is wrong. As a rough guide (not
+measured here), a headset gives peaks of -10 to -20 dBFS, and a quiet talker or one far from a
+fixed-gain microphone -40 to -50.
 
     .venv/bin/python scripts/level-sweep.py ../shared/data/fsdd/recordings --speakers theo,yweweler
     .venv/bin/python scripts/level-sweep.py data/synth/test.csv --model runs/default/model.onnx

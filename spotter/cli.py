@@ -80,6 +80,12 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def check_level(level: tuple[float, float] | None) -> None:
+    """A ``--level MIN MAX`` range of peak levels in dBFS, or a one-line error."""
+    if level is not None and not level[0] <= level[1] <= 0:
+        raise fail(f"--level needs MIN <= MAX <= 0 (dBFS), got {level[0]} {level[1]}")
+
+
 def output_file(path: Path) -> Path:
     """``path`` with its folder made now: a one-line error before any long work, instead of a
     traceback after it."""
@@ -352,8 +358,7 @@ def eval_streams(
 
     if string_gap is not None and not 0 <= string_gap[0] <= string_gap[1]:
         raise fail(f"--string-gap needs 0 <= MIN <= MAX, got {string_gap[0]} {string_gap[1]}")
-    if level is not None and not level[0] <= level[1] <= 0:
-        raise fail(f"--level needs MIN <= MAX <= 0 (dBFS), got {level[0]} {level[1]}")
+    check_level(level)
     spotter = load(model, threshold, "stream")
     try:
         clips = find_clips(source, tuple(s for s in speakers.split(",") if s))
@@ -455,8 +460,7 @@ def calibrate(
     from spotter.calibrate import calibrate as run_calibration
     from spotter.evaluate import StreamConfig, find_clips
 
-    if level is not None and not level[0] <= level[1] <= 0:
-        raise fail(f"--level needs MIN <= MAX <= 0 (dBFS), got {level[0]} {level[1]}")
+    check_level(level)
     spotter = load(model, None, "calibration")
     out = output_file(out or model)
     try:
@@ -673,8 +677,7 @@ def train(
         raise fail(f"FSDD folder not found: {fsdd} (set --fsdd)")
     if gap is not None and not 0 <= gap[0] <= gap[1]:
         raise fail(f"--gap needs 0 <= MIN <= MAX, got {gap[0]} {gap[1]}")
-    if level is not None and not level[0] <= level[1] <= 0:
-        raise fail(f"--level needs MIN <= MAX <= 0 (dBFS), got {level[0]} {level[1]}")
+    check_level(level)
     if init is not None and not init.is_file():
         raise fail(f"checkpoint not found: {init}")
     quiet = synth / "quiet-val"  # the number words the final calibration keeps quiet
