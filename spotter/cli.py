@@ -49,6 +49,14 @@ ThresholdOption = Annotated[
     float | None,
     typer.Option(help="Detection threshold 0-1 (default: the model's own).", show_default=False),
 ]
+StreamLevelOption = Annotated[
+    tuple[float, float] | None,
+    typer.Option(
+        help="Scale each stream so that its digits' median peak lies between these levels, "
+        "in dBFS, e.g. -50 -20 for quiet talkers (default: the clips' own levels).",
+        show_default=False,
+    ),
+]
 FormatOption = Annotated[
     Format, typer.Option("--format", "-f", help="jsonl for programs, text for people.")
 ]
@@ -330,14 +338,7 @@ def eval_streams(
             show_default=False,
         ),
     ] = None,
-    level: Annotated[
-        tuple[float, float] | None,
-        typer.Option(
-            help="Scale each stream so that its digits' median peak lies between these levels, "
-            "in dBFS, e.g. -50 -20 for quiet talkers (default: the clips' own levels).",
-            show_default=False,
-        ),
-    ] = None,
+    level: StreamLevelOption = None,
     out: Annotated[Path, typer.Option(help="Folder for report.json and det.png.")] = Path(
         "runs/eval-streams"
     ),
@@ -432,14 +433,7 @@ def calibrate(
         typer.Option(min=0.0, max=1.0, help="When the target is out of reach: keep this recall."),
     ] = 0.9,
     streams: Annotated[int, typer.Option(min=1, help="Validation streams of 5 minutes.")] = 48,
-    level: Annotated[
-        tuple[float, float] | None,
-        typer.Option(
-            help="Scale each validation stream so that its digits' median peak lies between "
-            "these levels, in dBFS (default: the clips' own levels).",
-            show_default=False,
-        ),
-    ] = None,
+    level: StreamLevelOption = None,
     workers: Annotated[
         int | None,
         typer.Option(
