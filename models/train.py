@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from export.onnx_import import fit_statistics, load_onnx_model
 from models.data import IGNORE, Clip, MixConfig, Mixer, load_fsdd
 from models.features import FrontEndConfig, LogMel
 from models.model import SpotterModel
@@ -60,8 +61,8 @@ class TrainConfig:
     tilt_db_per_octave: tuple[float, float] = (-3.0, 3.0)
     net: NetworkConfig = field(default_factory=NetworkConfig)
     mix: MixConfig = field(default_factory=MixConfig)
-    # A warm restart: start from this checkpoint's weights and input normalisation (its network
-    # replaces ``net``) and run a new one-cycle schedule over them.
+    # A warm restart: start from this checkpoint's (or float model.onnx's) weights and input
+    # normalisation (its network replaces ``net``) and run a new one-cycle schedule over them.
     init: Path | None = None
 
 
@@ -157,7 +158,7 @@ def train(cfg: TrainConfig, log=print) -> dict:
     """Train, evaluate, save ``checkpoint.pt`` and ``metrics.json`` under ``cfg.out``."""
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
-    restarted = load_checkpoint(Path(cfg.init))[0] if cfg.init else None  # bad file: fail now
+    restarted = load_init(Path(cfg.init)) if cfg.init else None  # bad file: fail now
     clips = load_fsdd(Path(cfg.fsdd))
     if cfg.max_clips:
         clips = [
@@ -192,7 +193,7 @@ def train(cfg: TrainConfig, log=print) -> dict:
         )
 
     if restarted is not None:
-        model = restarted.train()
+        model = restarted
         cfg.net = model.net.cfg
     else:
         model = SpotterModel(FrontEndConfig(), cfg.net)
@@ -210,6 +211,9 @@ def train(cfg: TrainConfig, log=print) -> dict:
     )
     if restarted is None:
         fit_normalisation(model, mixer)
+    elif Path(cfg.init).suffix == ".onnx":
+        fit_statistics(model, mixer.batch(64)[0])
+    model.train()
     n_params = sum(p.numel() for p in model.net.parameters())
     log(
         f"model: {n_params:,} parameters, receptive field {rf} frames "
@@ -217,8 +221,10 @@ def train(cfg: TrainConfig, log=print) -> dict:
     )
 
     optimiser = torch.optim.AdamW(model.net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    # torch's OneCycleLR divides by zero when the warm-up is exactly one step (10 steps at 0.1)
+    warmup = 0.2 if cfg.steps == 10 else 0.1
     schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimiser, cfg.lr, total_steps=cfg.steps, pct_start=0.1
+        optimiser, cfg.lr, total_steps=cfg.steps, pct_start=warmup
     )
     gen = torch.Generator().manual_seed(cfg.seed)
     loss_fn = torch.nn.CrossEntropyLoss(ignore_index=IGNORE)
@@ -287,6 +293,11 @@ def train(cfg: TrainConfig, log=print) -> dict:
     (cfg.out / "metrics.json").write_text(json.dumps(summary, indent=2))
     log(f"saved {cfg.out / 'checkpoint.pt'}")
     return summary
+
+
+def load_init(path: Path) -> SpotterModel:
+    """A warm restart's starting point: a ``checkpoint.pt`` or a float streaming model."""
+    return load_onnx_model(path) if path.suffix == ".onnx" else load_checkpoint(path)[0]
 
 
 def load_checkpoint(path: Path) -> tuple[SpotterModel, dict]:

@@ -654,8 +654,9 @@ def train(
     init: Annotated[
         Path | None,
         typer.Option(
-            help="Warm restart: start from this checkpoint.pt's weights and normalisation "
-            "(its network replaces --channels/--separable).",
+            help="Warm restart: start from the weights and normalisation of this checkpoint.pt "
+            "or float model.onnx (the shipped digits.onnx, say; its network replaces "
+            "--channels/--separable).",
             show_default=False,
         ),
     ] = None,
@@ -673,7 +674,7 @@ def train(
         raise fail(f"--gap needs 0 <= MIN <= MAX, got {gap[0]} {gap[1]}")
     check_level(level)
     if init is not None and not init.is_file():
-        raise fail(f"checkpoint not found: {init}")
+        raise fail(f"--init not found: {init}")
     quiet = synth / "quiet-val"  # the number words the final calibration keeps quiet
     if not fsdd_only and not quiet.is_dir():
         raise fail(f"{quiet} not found: calibration needs it ('spotter data synth')")
