@@ -105,23 +105,22 @@ def fit_statistics(model: SpotterModel, audio: torch.Tensor) -> None:
     front.set_normalisation(raw.mean(dim=(0, 2)), raw.std(dim=(0, 2)))
     renormalise_stem(model.net.stem, old_mean, old_inv_std, front.mean[:, 0], front.inv_std[:, 0])
 
+    layers = [m for m in model.net.modules() if isinstance(m, CausalConv)]
     inputs: dict[nn.Module, torch.Tensor] = {}
     hooks = [
         layer.norm.register_forward_pre_hook(lambda m, args: inputs.__setitem__(m, args[0]))
-        for layer in model.net.modules()
-        if isinstance(layer, CausalConv)
+        for layer in layers
     ]
     model.eval()
-    frames, _ = front.frames(audio)
-    for layer in [m for m in model.net.modules() if isinstance(m, CausalConv)]:
-        model.net(frames)  # each layer's input depends on the layers before it, refitted
-        pre_norm = inputs[layer.norm]
-        # the biased variance, which train mode normalises a batch by
-        mean = pre_norm.mean(dim=(0, 2))
-        std = pre_norm.var(dim=(0, 2), unbiased=False).sqrt().clamp_min(1e-6)
-        refit_norm(layer, mean, std)
+    model.net(front.frames(audio)[0])  # refitting a layer keeps its output: one pass serves all
     for hook in hooks:
         hook.remove()
+    for layer in layers:
+        pre_norm = inputs[layer.norm]
+        mean = pre_norm.mean(dim=(0, 2))
+        # the biased variance, which train mode normalises a batch by
+        std = pre_norm.var(dim=(0, 2), unbiased=False).sqrt().clamp_min(1e-6)
+        refit_norm(layer, mean, std)
 
 
 def renormalise_stem(
