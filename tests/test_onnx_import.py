@@ -24,7 +24,7 @@ def speech(spoken_digits) -> np.ndarray:
     return np.concatenate([np.concatenate([c, np.zeros(2000, np.float32)]) for c in clips])
 
 
-def exported(separable: bool, tmp_path) -> SpotterModel:
+def export_random_model(separable: bool, tmp_path) -> None:
     """A model whose batch norms and input normalisation are far from identity, exported to
     ``tmp_path/model.onnx``."""
     torch.manual_seed(1)
@@ -37,12 +37,11 @@ def exported(separable: bool, tmp_path) -> SpotterModel:
         norm.weight.data.normal_()
         norm.bias.data.normal_()
     export(model.eval(), tmp_path / "model.onnx", {"config": {"net": asdict(cfg)}})
-    return model
 
 
 @pytest.mark.parametrize("separable", [False, True])
 def test_the_unfolded_model_computes_what_the_graph_computes(separable, spoken_digits, tmp_path):
-    exported(separable, tmp_path)
+    export_random_model(separable, tmp_path)
     audio = speech(spoken_digits)
     unfolded = load_onnx_model(tmp_path / "model.onnx")
     offline, _ = unfolded.posteriors(torch.from_numpy(audio)[None])
@@ -54,7 +53,7 @@ def test_the_unfolded_model_computes_what_the_graph_computes(separable, spoken_d
 def test_fitted_statistics_keep_the_function_and_train_mode_computes_it(
     separable, spoken_digits, tmp_path
 ):
-    exported(separable, tmp_path)
+    export_random_model(separable, tmp_path)
     samples = speech(spoken_digits)
     audio = torch.from_numpy(samples[: len(samples) // 4 * 4]).reshape(4, -1)
     model = load_onnx_model(tmp_path / "model.onnx")
