@@ -220,11 +220,16 @@ def test_an_output_folder_that_does_not_exist_yet_is_made(tmp_path):
     assert out.stat().st_size > 0
 
 
-def test_a_warm_restart_from_a_file_that_is_not_a_checkpoint(tmp_path, spoken_digits):
-    (tmp_path / "notes.pt").write_text("not a checkpoint\n")
+@pytest.mark.parametrize(
+    "name, message", [("notes.pt", "not a spotter checkpoint"), ("notes.onnx", "not an ONNX model")]
+)
+def test_a_warm_restart_from_a_file_that_is_not_a_checkpoint(
+    name, message, tmp_path, spoken_digits
+):
+    (tmp_path / name).write_text("not a checkpoint\n")
     options = ["--fsdd", str(spoken_digits), "--fsdd-only", "--out", str(tmp_path / "run")]
-    result = run_spotter("train", "--init", str(tmp_path / "notes.pt"), *options)
-    check(result, 2, [], "not a spotter checkpoint")
+    result = run_spotter("train", "--init", str(tmp_path / name), *options)
+    check(result, 2, [], message)
 
 
 def test_a_training_level_above_full_scale_or_reversed_stops_before_training(tmp_path):
