@@ -48,10 +48,7 @@ def load_onnx_model(path: Path) -> SpotterModel:
     if "network.stem.weight" not in weights:
         raise ValueError(f"{path}: not a float spotter model (an int8 one cannot be trained on)")
     try:
-        net = json.loads(meta["training"])["config"]["net"]
-        net_cfg = NetworkConfig(
-            **{**net, "dilations": tuple(net["dilations"]), "labels": tuple(net["labels"])}
-        )
+        net_cfg = NetworkConfig.from_dict(json.loads(meta["training"])["config"]["net"])
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path}: its metadata does not describe its network ({exc!r})") from None
     model = SpotterModel(FrontEndConfig(**json.loads(meta["front_end"])), net_cfg)

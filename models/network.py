@@ -41,6 +41,14 @@ class NetworkConfig:
         )
     )
 
+    @classmethod
+    def from_dict(cls, stored: dict) -> NetworkConfig:
+        """The config as ``asdict`` stored it (in a checkpoint or a model's metadata), where
+        JSON and pickling may have turned its tuples into lists."""
+        return cls(
+            **{**stored, "dilations": tuple(stored["dilations"]), "labels": tuple(stored["labels"])}
+        )
+
 
 class CausalConv(nn.Module):
     """Valid conv + batch norm. ``context`` = input frames it needs before its first output.

@@ -305,11 +305,7 @@ def load_checkpoint(path: Path) -> tuple[SpotterModel, dict]:
     one-line reason for a file that is not one."""
     try:
         blob = torch.load(path, map_location="cpu", weights_only=False)
-        net = blob["net"]
-        net_cfg = NetworkConfig(
-            **{**net, "dilations": tuple(net["dilations"]), "labels": tuple(net["labels"])}
-        )
-        model = SpotterModel(FrontEndConfig(**blob["front"]), net_cfg)
+        model = SpotterModel(FrontEndConfig(**blob["front"]), NetworkConfig.from_dict(blob["net"]))
         model.load_state_dict(blob["state_dict"])
         summary = blob["summary"]
     except (
