@@ -33,6 +33,7 @@ from spotter.scoring import (
     StreamScore,
     Word,
     false_alarm_sources,
+    recordings_that_fired,
     score_clips,
     score_stream,
     trim_to_word,
@@ -309,15 +310,20 @@ def stream_scores(
     ]
 
 
-def summarise(scores: list[StreamScore], runs: list[tuple]) -> dict:
+def summarise(scores: list[StreamScore], runs: list[tuple], tolerance_s: float) -> dict:
     total = StreamScore()
-    for score in scores:
+    sources: Counter[tuple[int | None, str]] = Counter()
+    for score, (_, _, sentences, _) in zip(scores, runs, strict=True):
         total.add(score)
-    return total.summary(non_digit_seconds(runs))
+        sources += false_alarm_sources(score.false_alarm_events, sentences, tolerance_s)
+    return {
+        **total.summary(non_digit_seconds(runs)),
+        "false_alarm_recordings": recordings_that_fired(sources),
+    }
 
 
 def score_runs(spotter: Spotter, runs: list[tuple], cfg: DetectorConfig, tolerance_s: float):
-    return summarise(stream_scores(spotter, runs, cfg, tolerance_s), runs)
+    return summarise(stream_scores(spotter, runs, cfg, tolerance_s), runs, tolerance_s)
 
 
 def evaluate_streams(
@@ -336,7 +342,7 @@ def evaluate_streams(
         t: score_runs(spotter, runs, model_cfg.at_threshold(t), cfg.tolerance_s)
         for t in sorted(set(thresholds) - {model_cfg.threshold})
     }
-    rows[model_cfg.threshold] = summarise(at_model, runs)
+    rows[model_cfg.threshold] = summarise(at_model, runs, cfg.tolerance_s)
     names = relative_names(negatives)
     sources: Counter[tuple[int | None, str]] = Counter()
     for (_, _, sentences, _), score in zip(runs, at_model, strict=True):

@@ -233,3 +233,5 @@ def test_eval_streams_names_the_recordings_that_fire(tmp_path):
     top = report["false_alarm_sources"][0]
     assert top["negative"] == seven.name and top["word"] == "seven"
     assert sum(r["false_alarms"] for r in report["false_alarm_sources"]) == report["false_alarms"]
+    assert report["false_alarm_recordings"] == 1  # however often it fired
+    assert all(row["false_alarm_recordings"] <= 1 for row in report["sweep"])

@@ -11,6 +11,7 @@ from spotter.scoring import (
     Sentence,
     Word,
     false_alarm_sources,
+    recordings_that_fired,
     score_clips,
     score_stream,
     trim_to_word,
@@ -112,6 +113,15 @@ def test_false_alarms_are_traced_to_the_sentence_under_them():
     sentences = [Sentence(5, 3.0, 4.0), Sentence(2, 6.0, 7.0)]
     found = false_alarm_sources(score.false_alarm_events, sentences, tolerance_s=0.5)
     assert found == {(5, "three"): 1, (None, "nine"): 1}
+
+
+def test_a_recording_that_fires_again_counts_once():
+    events = [event(3, 3.5), event(8, 3.9), event(3, 12.5), event(7, 20.0), event(9, 30.0)]
+    score = score_stream([Word(1, 40.0, 40.5)], events)
+    sentences = [Sentence(5, 3.0, 4.0), Sentence(5, 12.0, 13.0), Sentence(2, 19.0, 20.0)]
+    found = false_alarm_sources(score.false_alarm_events, sentences, tolerance_s=0.5)
+    assert score.false_alarms == 5
+    assert recordings_that_fired(found) == 2  # recording 5 (three times) and 2; not the noise
 
 
 def test_trimming_keeps_the_word_and_a_margin_of_its_silence():
