@@ -310,15 +310,25 @@ def stream_scores(
     ]
 
 
-def summarise(scores: list[StreamScore], runs: list[tuple], tolerance_s: float) -> dict:
-    total = StreamScore()
+def traced_false_alarms(
+    scores: list[StreamScore], runs: list[tuple], tolerance_s: float
+) -> Counter[tuple[int | None, str]]:
+    """(negative recording index, word fired) → false alarms, over all streams."""
     sources: Counter[tuple[int | None, str]] = Counter()
     for score, (_, _, sentences, _) in zip(scores, runs, strict=True):
-        total.add(score)
         sources += false_alarm_sources(score.false_alarm_events, sentences, tolerance_s)
+    return sources
+
+
+def summarise(scores: list[StreamScore], runs: list[tuple], tolerance_s: float) -> dict:
+    total = StreamScore()
+    for score in scores:
+        total.add(score)
     return {
         **total.summary(non_digit_seconds(runs)),
-        "false_alarm_recordings": recordings_that_fired(sources),
+        "false_alarm_recordings": recordings_that_fired(
+            traced_false_alarms(scores, runs, tolerance_s)
+        ),
     }
 
 
@@ -344,9 +354,7 @@ def evaluate_streams(
     }
     rows[model_cfg.threshold] = summarise(at_model, runs, cfg.tolerance_s)
     names = relative_names(negatives)
-    sources: Counter[tuple[int | None, str]] = Counter()
-    for (_, _, sentences, _), score in zip(runs, at_model, strict=True):
-        sources += false_alarm_sources(score.false_alarm_events, sentences, cfg.tolerance_s)
+    sources = traced_false_alarms(at_model, runs, cfg.tolerance_s)
     return {
         "mode": "streams",
         "config": {**asdict(cfg), "clips": len(clips), "negatives": len(negatives)},
