@@ -213,7 +213,7 @@ class SynthConfig:
     espeak_takes: int = 3  # per digit and espeak-ng variant, each in a random accent
     other_voices: int = 6  # voices per training word or phrase of ordinary speech
     random_sentences: int = 1500  # strings of random ordinary words, one voice each
-    sentence_voices: int = 4  # voices per validation or test sentence
+    sentence_voices: int = 16  # voices per validation or test sentence
     rate: tuple[float, float] = (0.8, 1.25)
     pitch: tuple[float, float] = (-3.0, 3.0)  # semitones
     seed: int = 0

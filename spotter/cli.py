@@ -509,6 +509,12 @@ def data_synth(
     random_sentences: Annotated[
         int, typer.Option(min=0, help="Strings of random dictionary words (needs festival).")
     ] = 1500,
+    sentence_voices: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Voices that speak each validation or test sentence (ordinary speech)."
+        ),
+    ] = 16,
     seed: Annotated[int, typer.Option(help="Seed for rates, pitches and voice choices.")] = 0,
     workers: Annotated[int, typer.Option(min=1, help="Parallel synthesis processes.")] = 2,
     max_voices: Annotated[
@@ -530,6 +536,7 @@ def data_synth(
         engines=chosen,
         takes=takes,
         random_sentences=random_sentences,
+        sentence_voices=sentence_voices,
         seed=seed,
         workers=workers,
         max_voices=max_voices,

@@ -130,6 +130,22 @@ def test_more_training_sentences_leave_validation_and_test_as_they_were(monkeypa
         assert many[name] == few[name]
 
 
+def test_more_sentence_voices_change_only_the_sentences(monkeypatch):
+    monkeypatch.setattr(synth, "ordinary_vocabulary", lambda: ["often", "tonight"])
+    few, many = (
+        synth.plan(synth.SynthConfig(out=Path("unused"), random_sentences=5, sentence_voices=n))
+        for n in (4, 16)
+    )
+    for name in ("train", "other-train", "val", "test"):
+        assert many[name] == few[name]
+    for name in ("other-val", "other-test"):
+        voices_of: dict[str, set] = {}
+        for job, text in many[name]:
+            voices_of.setdefault(text, set()).add(job.voice)
+        assert {len(voices) for voices in voices_of.values()} == {16}
+        assert len(many[name]) == 4 * len(few[name])
+
+
 def test_training_speech_follows_the_homophone_policy():
     words = {w for text in synth.OTHER_SPEECH for w in text.lower().split()}
     assert not words & (set(WORDS) | set(synth.FIRES_AS_DIGIT))  # never taught "not a digit"
