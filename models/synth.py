@@ -236,9 +236,11 @@ def plan(cfg: SynthConfig) -> dict[str, list[tuple[Job, str]]]:
     Digits: ``takes`` per voice, except that an espeak-ng variant says each digit
     ``espeak_takes`` times, each time in a random one of its accents (otherwise its hundreds of
     accent × variant voices would outnumber every natural voice). Ordinary speech: each text in
-    a few voices drawn with equal weight per engine, for the same reason. Each split draws from
+    a few voices drawn with equal weight per engine, for the same reason; the draw is without
+    replacement, so once an engine's voices are all taken the rest come from the others (with
+    16 validation voices per sentence, espeak-ng speaks three quarters). Each split draws from
     its own seeded generator, so options that change the training split (``random_sentences``)
-    leave validation and test as they were."""
+    leave validation and test as they were, and the sentences are drawn after the digits."""
     manifests: dict[str, list[tuple[Job, str]]] = {}
 
     def job(voice: Voice, text: str, folder: str, stem: str) -> Job:
