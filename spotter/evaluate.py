@@ -320,20 +320,22 @@ def traced_false_alarms(
     return sources
 
 
-def summarise(scores: list[StreamScore], runs: list[tuple], tolerance_s: float) -> dict:
+def summarise(
+    scores: list[StreamScore], runs: list[tuple], sources: Counter[tuple[int | None, str]]
+) -> dict:
+    """The streams' totals; ``sources`` is ``traced_false_alarms`` of the same scores."""
     total = StreamScore()
     for score in scores:
         total.add(score)
     return {
         **total.summary(non_digit_seconds(runs)),
-        "false_alarm_recordings": recordings_that_fired(
-            traced_false_alarms(scores, runs, tolerance_s)
-        ),
+        "false_alarm_recordings": recordings_that_fired(sources),
     }
 
 
 def score_runs(spotter: Spotter, runs: list[tuple], cfg: DetectorConfig, tolerance_s: float):
-    return summarise(stream_scores(spotter, runs, cfg, tolerance_s), runs, tolerance_s)
+    scores = stream_scores(spotter, runs, cfg, tolerance_s)
+    return summarise(scores, runs, traced_false_alarms(scores, runs, tolerance_s))
 
 
 def evaluate_streams(
@@ -352,9 +354,9 @@ def evaluate_streams(
         t: score_runs(spotter, runs, model_cfg.at_threshold(t), cfg.tolerance_s)
         for t in sorted(set(thresholds) - {model_cfg.threshold})
     }
-    rows[model_cfg.threshold] = summarise(at_model, runs, cfg.tolerance_s)
-    names = relative_names(negatives)
     sources = traced_false_alarms(at_model, runs, cfg.tolerance_s)
+    rows[model_cfg.threshold] = summarise(at_model, runs, sources)
+    names = relative_names(negatives)
     return {
         "mode": "streams",
         "config": {**asdict(cfg), "clips": len(clips), "negatives": len(negatives)},

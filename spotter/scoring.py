@@ -161,8 +161,8 @@ def false_alarm_sources(
 
 def recordings_that_fired(sources: Counter[tuple[int | None, str]]) -> int:
     """Distinct ordinary-speech recordings with a false alarm under them (``sources`` as
-    ``false_alarm_sources`` counts them). A stream set plays each recording several times, and a
-    recording that is heard as a digit once tends to be heard so again, so at strict settings
+    ``false_alarm_sources`` counts them). A stream set can play a recording more than once, and
+    a recording that is heard as a digit once tends to be heard so again, so at strict settings
     this says how many things fire better than the false alarms themselves do."""
     return len({index for index, _ in sources if index is not None})
 
