@@ -428,6 +428,12 @@ def calibrate(
     max_quiet: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Share of the --quiet recordings that may fire.")
     ] = 0.1,  # spotter.calibrate.MAX_QUIET (that module is imported only when the command runs)
+    max_latency: Annotated[
+        float,
+        typer.Option(
+            min=0.0, help="Median latency (s) on isolated validation digits to stay under."
+        ),
+    ] = 0.15,  # spotter.calibrate.MAX_LATENCY_S
     min_recall: Annotated[
         float,
         typer.Option(min=0.0, max=1.0, help="When the target is out of reach: keep this recall."),
@@ -448,8 +454,9 @@ def calibrate(
 ) -> None:
     """Choose the detector's threshold, smoothing, minimum frames and blip merging for the best
     mean of stream recall and isolated-word accuracy on validation voices, within a false-alarm
-    target and keeping number words quiet, and store them in the model's metadata (the
-    look-ahead stays 0: it would only delay events; the refractory period stays 25 frames)."""
+    target and a latency bound and keeping number words quiet, and store them in the model's
+    metadata (the look-ahead stays 0: it would only delay events; the refractory period stays
+    25 frames)."""
     from spotter.calibrate import available_cores, write_detector
     from spotter.calibrate import calibrate as run_calibration
     from spotter.evaluate import StreamConfig, find_clips
@@ -469,6 +476,7 @@ def calibrate(
             workers=workers or available_cores(),
             quiet=wav_files(quiet),
             max_quiet=max_quiet,
+            max_latency_s=max_latency,
             log=lambda message: print(f"spotter: {message}", file=sys.stderr, flush=True),
         )
         chosen = report["chosen"]
@@ -488,6 +496,7 @@ def calibrate(
                 "recall": chosen["recall"],
                 "false_alarms_per_hour": chosen["false_alarms_per_hour"],
                 "isolated_accuracy": chosen["isolated_accuracy"],
+                "isolated_latency_s": chosen["isolated_latency_s"],
                 "report": str(report_path),
             }
         )

@@ -14,13 +14,14 @@ from spotter.calibrate import (
     Grid,
     balance,
     calibrate,
-    isolated_accuracy,
+    isolated_scores,
     one_after_another,
     recordings_fired,
     write_detector,
 )
 from spotter.detector import DetectorConfig
 from spotter.evaluate import (
+    LabelledClip,
     StreamConfig,
     evaluate_clips,
     find_clips,
@@ -89,10 +90,12 @@ def test_the_command_line_default_is_the_library_default():
     from inspect import signature
 
     from spotter import cli
-    from spotter.calibrate import MAX_QUIET
+    from spotter.calibrate import MAX_LATENCY_S, MAX_QUIET
 
     assert signature(cli.calibrate).parameters["max_quiet"].default == MAX_QUIET
     assert signature(calibrate).parameters["max_quiet"].default == MAX_QUIET
+    assert signature(cli.calibrate).parameters["max_latency"].default == MAX_LATENCY_S
+    assert signature(calibrate).parameters["max_latency_s"].default == MAX_LATENCY_S
 
 
 def test_each_recording_that_fires_is_counted_once(spoken_digits, tmp_path):
@@ -104,14 +107,34 @@ def test_each_recording_that_fires_is_counted_once(spoken_digits, tmp_path):
     assert recordings_fired(spotter, frames, starts, spotter.detector.cfg) == 2
 
 
+def test_settings_slower_than_the_latency_bound_are_not_chosen(spoken_digits, tmp_path):
+    negatives = synthesise_negatives(tmp_path / "negatives")
+    args = (Spotter.load(), find_clips(spoken_digits), negatives, None, 1e9, 0.0, STREAMS, GRID)
+    unbounded = calibrate(*args, max_latency_s=1e9)
+    medians = sorted({row["isolated_latency_s"]["median"] for row in unbounded["grid"]})
+    assert len(medians) > 1
+    bounded = calibrate(*args, max_latency_s=medians[0])
+    fast = [row for row in bounded["grid"] if row["isolated_latency_s"]["median"] == medians[0]]
+    assert bounded["target_met"] and balance(bounded["chosen"]) == max(map(balance, fast))
+    assert not calibrate(*args, max_latency_s=medians[0] - 0.001)["target_met"]
+
+
 def test_isolated_accuracy_counts_the_highest_event_of_each_recording(spoken_digits, tmp_path):
     spotter = Spotter.load()
     two, five = spoken_digits / "2_alpha_6.wav", spoken_digits / "5_alpha_6.wav"
     hello = synthesise_negatives(tmp_path / "negatives")[0]
     frames, starts = one_after_another(spotter, [two, five, hello])
     cfg = spotter.detector.cfg
-    assert isolated_accuracy(spotter, frames, starts, [2, 5, 3], cfg) == 2 / 3  # hello: no event
-    assert isolated_accuracy(spotter, frames, starts, [5, 2, 3], cfg) == 0.0
+
+    def accuracy(digits: list[int]) -> float:
+        clips = [
+            LabelledClip(path, digit, "alpha")
+            for path, digit in zip([two, five, hello], digits, strict=True)
+        ]
+        return isolated_scores(spotter, frames, starts, clips, cfg)["isolated_accuracy"]
+
+    assert accuracy([2, 5, 3]) == round(2 / 3, 4)  # hello: no event; reports keep 4 places
+    assert accuracy([5, 2, 3]) == 0.0
 
 
 def test_each_recording_played_in_turn_meets_the_frames_it_would_alone(spoken_digits):
@@ -133,8 +156,10 @@ def test_isolated_accuracy_is_what_eval_clips_gives(spoken_digits):
     for cfg in (shipped.detector.cfg, loose):
         spotter = Spotter(shipped.engine, cfg)
         frames, starts = one_after_another(spotter, [clip.path for clip in clips])
-        expected = evaluate_clips(spotter, clips)[0]["accuracy"]
-        assert isolated_accuracy(spotter, frames, starts, [c.digit for c in clips], cfg) == expected
+        expected = evaluate_clips(spotter, clips)[0]
+        scores = isolated_scores(spotter, frames, starts, clips, cfg)
+        assert scores["isolated_accuracy"] == expected["accuracy"]
+        assert scores["isolated_latency_s"] == expected["latency_s"]
 
 
 def test_of_two_equally_good_settings_the_one_that_decides_sooner_wins(spoken_digits, tmp_path):

@@ -18,6 +18,7 @@ def row(recall: float, per_hour: float, quiet_fired: int) -> dict:
     return {"recall": recall, "false_alarms_per_hour": per_hour, "quiet_fired": quiet_fired}
 
 
+# Rows as reports before session 21 wrote them (no isolated-digit scores): those are read too.
 REPORT = {
     "quiet": {"recordings": 100, "max_share_fired": 0.1},
     "grid": [
