@@ -79,8 +79,9 @@ class Grid:
     # once a candidate must hold 12 frames, and cost recall; 12 frames was the grid's edge.
     refractory: tuple[int, ...] = (25,)
     # 20 frames and a 3-frame merge: on unfamiliar voices a word's posterior often dips for a
-    # frame or two (28 % of the validation digits dip under 0.2); a longer hold that bridges such
-    # dips kept about the same stream recall with 1-3 more points on isolated words.
+    # frame or two (28 % of the validation digits dip under 0.2); on the validation frames,
+    # settings that bridge such dips kept about the same stream recall with 1-3 more points on
+    # isolated words (a 20-frame hold at 3-frame smoothing decided 50 ms later, past the bound).
     min_frames: tuple[int, ...] = (1, 8, 12, 14, 16, 20)
     # Past a 12-frame minimum, a look-ahead of 5 frames only delays the events: on 4 h of
     # validation streams 88.63 against 88.60 % recall, the same false alarms, median latency
@@ -117,11 +118,10 @@ def calibrate(
     log: Callable[[str], None] = lambda message: None,
 ) -> dict:
     """→ report with the chosen ``detector`` settings and every setting's recall, FA/hour,
-    ``isolated_accuracy`` and ``isolated_latency_s`` (of ``clips`` played alone, as
-    ``spotter eval clips`` scores them) and ``quiet_fired`` (how many of the
-    ``quiet`` recordings gave an event). ``workers`` processes
-    replay the detector settings in parallel (same report for any). ``log`` hears what each
-    stage is about to do (the whole takes minutes)."""
+    ``isolated_accuracy`` and ``isolated_latency_s`` (of ``clips`` played alone, as ``spotter
+    eval clips`` scores them) and ``quiet_fired`` (how many of the ``quiet`` recordings gave an
+    event). ``workers`` processes replay the detector settings in parallel (same report for
+    any). ``log`` hears what each stage is about to do (the whole takes minutes)."""
     minutes = streams.streams * streams.seconds / 60
     log(f"running the model over {streams.streams} validation stream(s) ({minutes:.0f} min)")
     replay = Replay(
