@@ -51,6 +51,7 @@ class TrainConfig:
     threads: int = 2
     max_clips: int | None = None  # cap on FSDD clips (tests use a few)
     spec_augment: bool = True
+    burst_drop_weight: float = 0.0  # weight of ``burst_drop`` beside the cross-entropy
     synth: Path | None = Path("data/synth")  # `spotter data synth` output: validation voices
     synthetic_train: bool = True  # and train on its voices too (else FSDD alone)
     engines: tuple[str, ...] = ()  # synthetic voices of these engines only; () = all
@@ -96,6 +97,26 @@ def spec_augment(logmel: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         start = torch.randint(0, n_frames - 6, (batch, 1, 1), generator=gen)
         mask |= (frames >= start) & (frames < start + width)
     return logmel.masked_fill(mask, 0.0)
+
+
+def burst_drop(logits: torch.Tensor, targets: torch.Tensor, silence: int) -> torch.Tensor:
+    """How far the target digit's margin (its logit minus the best other class's) falls from one
+    frame to the next inside a digit's burst, averaged over the burst's pairs of frames.
+
+    A burst that only rises or holds costs nothing; one that dips between two frames does. On
+    voices it never heard the model's bursts dip for a few frames at the spacings of its
+    dilations, and the detector's hold then sees blips instead of a word (models/EXPERIMENTS.md).
+
+    logits (B, C, T), targets (B, T) → a scalar."""
+    burst = (targets >= 0) & (targets != silence)
+    pairs = burst[:, 1:] & (targets[:, 1:] == targets[:, :-1])
+    if not pairs.any():
+        return logits.new_zeros(())
+    label = targets.clamp(min=0)[:, None, :]
+    own = logits.gather(1, label)[:, 0]
+    others = logits.scatter(1, label, float("-inf")).amax(dim=1)
+    margin = own - others
+    return torch.relu(margin[:, :-1] - margin[:, 1:])[pairs].mean()
 
 
 def random_channel(
@@ -238,7 +259,10 @@ def train(cfg: TrainConfig, log=print) -> dict:
             logmel = random_channel(logmel, model.front_end, cfg, gen)
             if cfg.spec_augment:
                 logmel = spec_augment(logmel, gen)
-        loss = loss_fn(model.net(logmel), targets)
+        logits = model.net(logmel)
+        loss = loss_fn(logits, targets)
+        if cfg.burst_drop_weight:
+            loss = loss + cfg.burst_drop_weight * burst_drop(logits, targets, silence)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()

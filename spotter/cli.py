@@ -668,6 +668,13 @@ def train(
             show_default=False,
         ),
     ] = None,
+    burst_drop_weight: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="Weight of a loss on falls of a digit's margin inside its burst (0: off).",
+        ),
+    ] = 0.0,
     init: Annotated[
         Path | None,
         typer.Option(
@@ -709,6 +716,7 @@ def train(
         max_clips=max_clips,
         net=NetworkConfig(channels=channels, separable=separable),
         lr=lr,
+        burst_drop_weight=burst_drop_weight,
         mix=MixConfig(gap_s=gap or MixConfig.gap_s, peak_dbfs=level or MixConfig.peak_dbfs),
         init=init,
     )

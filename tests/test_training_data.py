@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from conftest import run_spotter
 
 from models import synth
 from models.data import HOP, IGNORE, Clip, MixConfig, Mixer
 from models.features import LogMel
-from models.train import TrainConfig, load_checkpoint, random_channel
+from models.train import TrainConfig, burst_drop, load_checkpoint, random_channel
 from models.voices import Voice
 from spotter.events import WORDS
 
@@ -69,6 +70,20 @@ def test_random_channel_changes_only_what_the_filter_reaches():
     shift = (random_channel(logmel, front_end, highpass_only, gen) - logmel).mean(dim=(0, 2))
     assert shift[0] < -1.0  # 77 Hz: well below the cut-off
     assert shift[-20:].abs().max() < 0.01  # above 1.4 kHz: all but untouched
+
+
+def test_burst_drop_counts_only_falls_inside_one_digit_burst():
+    """Rises cost nothing; a dip inside a burst does; frame pairs that straddle two bursts, the
+    background or ignored frames are not pairs of one burst."""
+    logits = torch.zeros(1, SILENCE + 1, 8)
+    logits[0, 3] = torch.tensor([0.0, 1.0, 3.0, 1.0, 4.0, 9.0, 0.0, 0.0])  # digit 3's logit
+    logits[0, 4, 5:] = 2.0  # digit 4's logit, the best other class from frame 5 on
+    rising = torch.tensor([[SILENCE, 3, 3, IGNORE, 3, 3, 4, 4]])
+    assert burst_drop(logits, rising, SILENCE) == 0.0
+    dipping = torch.tensor([[SILENCE, 3, 3, 3, 3, 3, SILENCE, SILENCE]])
+    # margins of 3 over frames 1-5: 1, 3, 1, 4, 7 -> pairs fall 0, 2, 0, 0
+    assert burst_drop(logits, dipping, SILENCE).item() == pytest.approx(0.5)
+    assert burst_drop(logits, torch.full((1, 8), SILENCE), SILENCE) == 0.0
 
 
 def test_ordinary_speech_in_a_window_is_never_a_digit_target():
@@ -236,6 +251,7 @@ def test_the_train_command_defaults_are_the_training_defaults():
     assert tuple(options["heldout"].default.split(",")) == cfg.heldout_speakers
     assert options["fsdd"].default == cfg.fsdd and options["synth"].default == cfg.synth
     assert options["lr"].default == cfg.lr and options["init"].default == cfg.init
+    assert options["burst_drop_weight"].default == cfg.burst_drop_weight
     gap_help = get_type_hints(cli.train, include_extras=True)["gap"].__metadata__[0].help
     assert f"default: {cfg.mix.gap_s[0]} {cfg.mix.gap_s[1]})" in gap_help  # spelt out by hand
     level_help = get_type_hints(cli.train, include_extras=True)["level"].__metadata__[0].help
