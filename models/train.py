@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from export.onnx_import import fit_statistics, load_onnx_model
 from models.data import IGNORE, Clip, MixConfig, Mixer, load_fsdd
@@ -33,6 +34,7 @@ from spotter.sources import load_noises
 
 OFFICIAL_TEST_TAKES = range(5)
 CLIP_PAD_S = 0.5
+HARD_FRAMES = 8  # frames per window that ``hard_background`` weighs: about half the hold
 END_OF_STREAM_S = 0.5  # silence the runtime appends at the end of a file (see spotter.api)
 
 
@@ -52,6 +54,7 @@ class TrainConfig:
     max_clips: int | None = None  # cap on FSDD clips (tests use a few)
     spec_augment: bool = True
     burst_drop_weight: float = 0.0  # weight of ``burst_drop`` beside the cross-entropy
+    hard_background_weight: float = 0.0  # weight of ``hard_background`` beside it
     synth: Path | None = Path("data/synth")  # `spotter data synth` output: validation voices
     synthetic_train: bool = True  # and train on its voices too (else FSDD alone)
     engines: tuple[str, ...] = ()  # synthetic voices of these engines only; () = all
@@ -118,6 +121,24 @@ def burst_drop(logits: torch.Tensor, targets: torch.Tensor, silence: int) -> tor
     others = logits.scatter(1, label, float("-inf")).amax(dim=1)
     margin = own - others
     return torch.relu(margin[:, :-1] - margin[:, 1:])[pairs].mean()
+
+
+def hard_background(
+    logits: torch.Tensor, targets: torch.Tensor, silence: int, worst: int = HARD_FRAMES
+) -> torch.Tensor:
+    """The cross-entropy of the ``worst`` frames of each window that holds no digit (ordinary
+    speech, noise, silence), averaged over those windows.
+
+    The mean cross-entropy spreads over thousands of easy background frames; a false alarm is a
+    few frames of ordinary speech that look like a digit for as long as the detector's hold.
+    This term weighs those frames alone (a max-pooling loss over each window's negatives).
+
+    logits (B, C, T), targets (B, T) → a scalar."""
+    negative = (targets == silence).all(dim=1)
+    if not negative.any():
+        return logits.new_zeros(())
+    frame_loss = F.cross_entropy(logits[negative], targets[negative], reduction="none")
+    return frame_loss.topk(min(worst, frame_loss.shape[1]), dim=1).values.mean()
 
 
 def random_channel(
@@ -264,6 +285,8 @@ def train(cfg: TrainConfig, log=print) -> dict:
         loss = loss_fn(logits, targets)
         if cfg.burst_drop_weight:
             loss = loss + cfg.burst_drop_weight * burst_drop(logits, targets, silence)
+        if cfg.hard_background_weight:
+            loss = loss + cfg.hard_background_weight * hard_background(logits, targets, silence)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()

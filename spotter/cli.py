@@ -675,6 +675,13 @@ def train(
             help="Weight of a loss on falls of a digit's margin inside its burst (0: off).",
         ),
     ] = 0.0,
+    hard_background_weight: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="Weight of a loss on the worst frames of windows without a digit (0: off).",
+        ),
+    ] = 0.0,
     init: Annotated[
         Path | None,
         typer.Option(
@@ -717,6 +724,7 @@ def train(
         net=NetworkConfig(channels=channels, separable=separable),
         lr=lr,
         burst_drop_weight=burst_drop_weight,
+        hard_background_weight=hard_background_weight,
         mix=MixConfig(gap_s=gap or MixConfig.gap_s, peak_dbfs=level or MixConfig.peak_dbfs),
         init=init,
     )

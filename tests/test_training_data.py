@@ -12,7 +12,13 @@ from conftest import run_spotter
 from models import synth
 from models.data import HOP, IGNORE, Clip, MixConfig, Mixer
 from models.features import LogMel
-from models.train import TrainConfig, burst_drop, load_checkpoint, random_channel
+from models.train import (
+    TrainConfig,
+    burst_drop,
+    hard_background,
+    load_checkpoint,
+    random_channel,
+)
 from models.voices import Voice
 from spotter.events import WORDS
 
@@ -84,6 +90,24 @@ def test_burst_drop_counts_only_falls_inside_one_digit_burst():
     # margins of 3 over frames 1-5: 1, 3, 1, 4, 7 -> pairs fall 0, 2, 0, 0
     assert burst_drop(logits, dipping, SILENCE).item() == pytest.approx(0.5)
     assert burst_drop(logits, torch.full((1, 8), SILENCE), SILENCE) == 0.0
+
+
+def test_hard_background_weighs_the_worst_frames_of_windows_without_a_digit():
+    """Only all-background windows count, and in each only its `worst` frames."""
+    logits = torch.zeros(2, SILENCE + 1, 6)
+    logits[:, SILENCE] = 5.0  # confident background everywhere ...
+    logits[:, 7, 2] = 5.0  # ... except one frame that looks as much like a seven
+    background = torch.full((2, 6), SILENCE)
+    with_a_digit = background.clone()
+    with_a_digit[1, 4] = 3
+    easy = torch.nn.functional.cross_entropy(logits[:1, :, :1], background[:1, :1]).item()
+    confused = torch.nn.functional.cross_entropy(logits[:1, :, 2:3], background[:1, 2:3]).item()
+    assert hard_background(logits, background, SILENCE, worst=1).item() == pytest.approx(confused)
+    assert hard_background(logits, background, SILENCE, worst=2).item() == pytest.approx(
+        (confused + easy) / 2
+    )
+    assert hard_background(logits, with_a_digit, SILENCE, worst=1).item() == pytest.approx(confused)
+    assert hard_background(logits, torch.full((1, 6), IGNORE), SILENCE) == 0.0
 
 
 def test_ordinary_speech_in_a_window_is_never_a_digit_target():
@@ -252,6 +276,7 @@ def test_the_train_command_defaults_are_the_training_defaults():
     assert options["fsdd"].default == cfg.fsdd and options["synth"].default == cfg.synth
     assert options["lr"].default == cfg.lr and options["init"].default == cfg.init
     assert options["burst_drop_weight"].default == cfg.burst_drop_weight
+    assert options["hard_background_weight"].default == cfg.hard_background_weight
     gap_help = get_type_hints(cli.train, include_extras=True)["gap"].__metadata__[0].help
     assert f"default: {cfg.mix.gap_s[0]} {cfg.mix.gap_s[1]})" in gap_help  # spelt out by hand
     level_help = get_type_hints(cli.train, include_extras=True)["level"].__metadata__[0].help
