@@ -131,7 +131,11 @@ def hard_background(
 
     The mean cross-entropy spreads over thousands of easy background frames; a false alarm is a
     few frames of ordinary speech that look like a digit for as long as the detector's hold.
-    This term weighs those frames alone (a max-pooling loss over each window's negatives).
+    This term weighs those frames alone (a max-pooling loss over each window's negatives). A
+    window whose last frames hear a digit that has not ended yet counts as background, as its
+    targets say (3 % of training windows). Tried in session 23 ("Hard background frames" in
+    models/EXPERIMENTS.md): it moves the operating point to fewer false alarms and fewer
+    words, not past the frontier.
 
     logits (B, C, T), targets (B, T) → a scalar."""
     negative = (targets == silence).all(dim=1)
