@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -39,6 +40,25 @@ def fsdd_clip(name: str) -> tuple[np.ndarray, int]:
     """A real recording of a speaker the shipped model never trained on (theo, yweweler)."""
     audio, rate = sf.read(FSDD / name, dtype="float32")
     return audio, rate
+
+
+def copy_at_16k(names: list[str], folder: Path, reverse: bool = False) -> None:
+    """FSDD clips resampled to 16 kHz into ``folder`` (played backwards if ``reverse``), so that
+    a script and `spotter eval clips` read the same samples, with no resampling of their own."""
+    import soxr
+
+    folder.mkdir(exist_ok=True)
+    for name in names:
+        audio, rate = fsdd_clip(name)
+        audio = soxr.resample(audio, rate, 16000)
+        sf.write(folder / name, np.ascontiguousarray(audio[::-1] if reverse else audio), 16000)
+
+
+def eval_clips_report(folder: Path, out: Path) -> dict:
+    """The report of `spotter eval clips folder`, run as a user would."""
+    scored = run_spotter("eval", "clips", str(folder), "--out", str(out))
+    assert scored.returncode == 0, scored.stderr.decode()
+    return json.loads((out / "report.json").read_text())
 
 
 def pad(audio: np.ndarray, rate: int, seconds: float = 0.5) -> np.ndarray:
