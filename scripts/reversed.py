@@ -62,9 +62,10 @@ def main() -> None:
         return f"{100 * sum(r[column] is not None for r in rows) / len(rows):.1f} %"
 
     others = [r for r in results if r[0] not in SOUND_LIKE_A_DIGIT_REVERSED]
+    left_out = ", ".join(map(str, SOUND_LIKE_A_DIGIT_REVERSED))
     print(
         f"clips {len(results)}  forwards fired {fired(results, 1)}  reversed fired "
-        f"{fired(results, 2)}  (without 4, 6, 9: {len(others)} clips, {fired(others, 2)})"
+        f"{fired(results, 2)}  (without {left_out}: {len(others)} clips, {fired(others, 2)})"
     )
     for digit in sorted({r[0] for r in results}):
         words = Counter(r[2] for r in results if r[0] == digit and r[2] is not None)

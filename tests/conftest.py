@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import soxr
 
 from spotter.events import WORDS
 
@@ -45,8 +46,6 @@ def fsdd_clip(name: str) -> tuple[np.ndarray, int]:
 def copy_at_16k(names: list[str], folder: Path, reverse: bool = False) -> None:
     """FSDD clips resampled to 16 kHz into ``folder`` (played backwards if ``reverse``), so that
     a script and `spotter eval clips` read the same samples, with no resampling of their own."""
-    import soxr
-
     folder.mkdir(exist_ok=True)
     for name in names:
         audio, rate = fsdd_clip(name)
