@@ -20,26 +20,19 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from spotter import Spotter  # noqa: E402
 from spotter.errors import SpotterError  # noqa: E402
-from spotter.evaluate import LabelledClip, detect_with, find_clips, posteriors_of  # noqa: E402
+from spotter.evaluate import LabelledClip, find_clips, padded_clip  # noqa: E402
 from spotter.events import WORDS  # noqa: E402
-from spotter.resample import SAMPLE_RATE  # noqa: E402
 from spotter.sources import read_whole  # noqa: E402
-
-PAD_S = 0.5
 
 
 def predictions(spotter: Spotter, clip: LabelledClip) -> tuple[int | None, int]:
     """(the detector's digit or None, the peak posterior's digit) for one clip."""
-    pad = np.zeros(int(PAD_S * SAMPLE_RATE), np.float32)
-    frames = posteriors_of(spotter, np.concatenate([pad, read_whole(clip.path), pad]))
-    events = detect_with(spotter, frames, spotter.detector.cfg)
-    detected = max(events, key=lambda e: e.score).digit if events else None
+    frames, top = padded_clip(spotter, read_whole(clip.path))
+    detected = top.digit if top else None
     digits = spotter.info.digit_classes
     peak = digits[int(frames[0][:, digits].max(axis=0).argmax())]
     return detected, WORDS.index(spotter.info.labels[peak])

@@ -22,20 +22,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from spotter import Spotter  # noqa: E402
 from spotter.errors import SpotterError  # noqa: E402
-from spotter.evaluate import detect_with, find_clips, posteriors_of  # noqa: E402
-from spotter.resample import SAMPLE_RATE  # noqa: E402
+from spotter.evaluate import find_clips, padded_clip  # noqa: E402
 from spotter.sources import read_whole  # noqa: E402
 
-PAD_S = 0.5
 LEVELS_DBFS = (-60.0, -55.0, -50.0, -45.0, -40.0, -35.0, -30.0, -20.0, -10.0, -3.0)
 
 
 def detected_digit(spotter: Spotter, audio: np.ndarray) -> int | None:
     """The digit of the clip's highest-score event, or None."""
-    pad = np.zeros(int(PAD_S * SAMPLE_RATE), np.float32)
-    frames = posteriors_of(spotter, np.concatenate([pad, audio, pad]))
-    events = detect_with(spotter, frames, spotter.detector.cfg)
-    return max(events, key=lambda e: e.score).digit if events else None
+    top = padded_clip(spotter, audio)[1]
+    return top.digit if top else None
 
 
 def main() -> None:

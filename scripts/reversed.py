@@ -23,20 +23,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from spotter import Spotter  # noqa: E402
 from spotter.errors import SpotterError  # noqa: E402
-from spotter.evaluate import LabelledClip, detect_with, find_clips, posteriors_of  # noqa: E402
-from spotter.resample import SAMPLE_RATE  # noqa: E402
+from spotter.evaluate import LabelledClip, find_clips, padded_clip  # noqa: E402
 from spotter.sources import read_whole  # noqa: E402
 
-PAD_S = 0.5
 SOUND_LIKE_A_DIGIT_REVERSED = (4, 6, 9)
 
 
 def top_word(spotter: Spotter, audio: np.ndarray) -> str | None:
     """The word of the highest-score event for one padded clip, or None if nothing fires."""
-    pad = np.zeros(int(PAD_S * SAMPLE_RATE), np.float32)
-    frames = posteriors_of(spotter, np.concatenate([pad, audio, pad]))
-    events = detect_with(spotter, frames, spotter.detector.cfg)
-    return max(events, key=lambda e: e.score).word if events else None
+    top = padded_clip(spotter, audio)[1]
+    return top.word if top else None
 
 
 def heard(spotter: Spotter, clip: LabelledClip) -> tuple[str | None, str | None]:

@@ -26,6 +26,7 @@ import numpy as np
 from spotter.api import END_OF_STREAM_S, Spotter
 from spotter.detector import Detector, DetectorConfig
 from spotter.errors import SpotterError
+from spotter.events import Event
 from spotter.resample import SAMPLE_RATE
 from spotter.scoring import (
     ClipResult,
@@ -271,6 +272,17 @@ def detect_with(
     for i in range(0, len(energy), DETECT_BLOCK):
         found += detector.process(posteriors[i : i + DETECT_BLOCK], energy[i : i + DETECT_BLOCK])
     return [spotter.to_event(d) for d in found + detector.flush()]
+
+
+def padded_clip(
+    spotter: Spotter, audio: np.ndarray, pad_s: float = 0.5
+) -> tuple[tuple[np.ndarray, np.ndarray], Event | None]:
+    """A clip (n,) at 16 kHz between ``pad_s`` of silence, as ``spotter eval clips`` plays it:
+    the engine's frames and the highest-score event of the spotter's detector (None if none)."""
+    pad = np.zeros(int(pad_s * SAMPLE_RATE), np.float32)
+    frames = posteriors_of(spotter, np.concatenate([pad, audio, pad]))
+    events = detect_with(spotter, frames, spotter.detector.cfg)
+    return frames, max(events, key=lambda e: e.score) if events else None
 
 
 def stream_frames(
