@@ -24,6 +24,7 @@ sys.path.insert(0, str(REPO))
 
 from models.data import MixConfig  # noqa: E402
 from models.train import TrainConfig, train  # noqa: E402
+from spotter.errors import run_script  # noqa: E402
 
 NO_NOISE = {"silence_p": 1.0}
 ROWS: dict[str, dict] = {
@@ -88,4 +89,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -19,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from spotter.calibrate import meeting_target  # noqa: E402
+from spotter.errors import run_script  # noqa: E402
 
 RATES = (1.0, 5.0, 10.0, 20.0)
 
@@ -60,4 +61,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

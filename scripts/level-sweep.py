@@ -21,7 +21,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from spotter import Spotter  # noqa: E402
-from spotter.errors import SpotterError  # noqa: E402
+from spotter.errors import SpotterError, run_script  # noqa: E402
 from spotter.evaluate import find_clips, padded_clip  # noqa: E402
 from spotter.sources import read_whole  # noqa: E402
 
@@ -67,4 +67,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -26,6 +26,7 @@ import numpy as np
 import soundfile as sf
 
 from spotter.api import Spotter
+from spotter.errors import run_script
 from spotter.sources import read_file, read_whole
 
 RATE, HOP = 16000, 160
@@ -185,4 +186,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

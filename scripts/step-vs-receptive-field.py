@@ -22,6 +22,7 @@ from models.model import SpotterModel
 from models.network import NetworkConfig
 from spotter.bench import step_latency
 from spotter.engine import Engine
+from spotter.errors import run_script
 
 STACKS = {
     "shipped (1,2,4,8,16,16)": (1, 2, 4, 8, 16, 16),
@@ -52,4 +53,4 @@ def main(rounds: int = 7, calls: int = 500) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

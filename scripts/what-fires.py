@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO))
 from models.synth import FIRES_AS_DIGIT, NEVER_FIRE, split_of  # noqa: E402
 from models.voices import ENGINES, engine_voices, synthesise  # noqa: E402
 from spotter import Spotter  # noqa: E402
-from spotter.errors import SpotterError  # noqa: E402
+from spotter.errors import SpotterError, run_script  # noqa: E402
 
 ENDING_IN_A_DIGIT = ("someone", "before", "into")
 CONTAINING_A_DIGIT = ("tonight", "often")
@@ -57,4 +57,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import enum
 import json
-import os
 import signal
 import sys
 import threading
@@ -20,7 +19,7 @@ from typing import Annotated
 import typer
 
 from spotter.api import Spotter
-from spotter.errors import SpotterError
+from spotter.errors import SpotterError, drop_stdout
 from spotter.events import Event
 
 APP_SETTINGS = dict(
@@ -114,7 +113,7 @@ def emit(events: Iterable[Event], fmt: Format) -> None:
         try:
             print(line, flush=True)
         except BrokenPipeError:  # e.g. `spotter listen | head -1`: the reader is gone, end quietly
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            drop_stdout()
             raise typer.Exit(0) from None
 
 

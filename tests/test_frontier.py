@@ -4,6 +4,7 @@ tables quote, read from a calibration report's grid."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -51,3 +52,20 @@ def test_the_script_prints_a_row_per_report_and_rejects_other_json(tmp_path):
     assert refused.returncode == 2
     assert refused.stderr.startswith(f"frontier: error: {bad} is not a calibration report")
     assert refused.stdout == ""
+
+
+def test_the_script_ends_quietly_when_the_reader_of_its_output_is_gone(tmp_path):
+    report = tmp_path / "model.calibration.json"
+    report.write_text(json.dumps(REPORT))
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # as `frontier.py ... | head -0`, without the race
+    try:
+        ended = subprocess.run(
+            [sys.executable, str(REPO / "scripts" / "frontier.py"), str(report)],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        os.close(write_end)
+    assert (ended.returncode, ended.stderr) == (0, "")
