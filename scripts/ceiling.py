@@ -15,23 +15,20 @@ there in blocks as it streams.)
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections import Counter
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import numpy as np
+from scored_clips import clip_parser, load  # puts the repository on sys.path
 
-from spotter import Spotter  # noqa: E402
-from spotter.errors import SpotterError, run_script  # noqa: E402
-from spotter.evaluate import LabelledClip, find_clips, padded_clip  # noqa: E402
-from spotter.events import WORDS  # noqa: E402
-from spotter.sources import read_whole  # noqa: E402
+from spotter import Spotter
+from spotter.errors import run_script
+from spotter.evaluate import padded_clip
+from spotter.events import WORDS
 
 
-def predictions(spotter: Spotter, clip: LabelledClip) -> tuple[int | None, int]:
-    """(the detector's digit or None, the peak posterior's digit) for one clip."""
-    frames, top = padded_clip(spotter, read_whole(clip.path))
+def predictions(spotter: Spotter, audio: np.ndarray) -> tuple[int | None, int]:
+    """(the detector's digit or None, the peak posterior's digit) for one clip (n,) at 16 kHz."""
+    frames, top = padded_clip(spotter, audio)
     detected = top.digit if top else None
     digits = spotter.info.digit_classes
     peak = digits[int(frames[0][:, digits].max(axis=0).argmax())]
@@ -39,18 +36,11 @@ def predictions(spotter: Spotter, clip: LabelledClip) -> tuple[int | None, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("clips", type=Path, help="FSDD-named folder or CSV manifest")
-    parser.add_argument("--speakers", default="", help="comma-separated speakers (default: all)")
-    parser.add_argument("--model", type=Path, help="ONNX model (default: the shipped one)")
+    parser = clip_parser(__doc__)
     parser.add_argument("--misses", type=int, default=10, help="peak misses to list")
     args = parser.parse_args()
-    try:
-        spotter = Spotter.load(args.model)
-        clips = find_clips(args.clips, tuple(s for s in args.speakers.split(",") if s))
-        results = [(clip, *predictions(spotter, clip)) for clip in clips]
-    except SpotterError as exc:
-        parser.exit(2, f"ceiling: error: {exc}\n")
+    spotter, clips, audio = load(parser, args)
+    results = [(clip, *predictions(spotter, a)) for clip, a in zip(clips, audio, strict=True)]
     n = len(results)
     detector = sum(detected == clip.digit for clip, detected, _ in results)
     peak = sum(heard == clip.digit for clip, _, heard in results)

@@ -12,45 +12,23 @@ fixed-gain microphone -40 to -50.
 
 from __future__ import annotations
 
-import argparse
-import sys
-from pathlib import Path
-
 import numpy as np
+from scored_clips import clip_parser, detected_digit, load  # puts the repository on sys.path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from spotter import Spotter  # noqa: E402
-from spotter.errors import SpotterError, run_script  # noqa: E402
-from spotter.evaluate import find_clips, padded_clip  # noqa: E402
-from spotter.sources import read_whole  # noqa: E402
+from spotter.errors import run_script
 
 LEVELS_DBFS = (-60.0, -55.0, -50.0, -45.0, -40.0, -35.0, -30.0, -20.0, -10.0, -3.0)
 
 
-def detected_digit(spotter: Spotter, audio: np.ndarray) -> int | None:
-    """The digit of the clip's highest-score event, or None."""
-    top = padded_clip(spotter, audio)[1]
-    return top.digit if top else None
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("clips", type=Path, help="FSDD-named folder or CSV manifest")
-    parser.add_argument("--speakers", default="", help="comma-separated speakers (default: all)")
-    parser.add_argument("--model", type=Path, help="ONNX model (default: the shipped one)")
+    parser = clip_parser(__doc__)
     parser.add_argument(
         "--levels", type=float, nargs="+", default=LEVELS_DBFS, help="peak levels in dBFS"
     )
     args = parser.parse_args()
     if any(level > 0 for level in args.levels):
         parser.exit(2, "level-sweep: error: levels are dBFS, at most 0\n")
-    try:
-        spotter = Spotter.load(args.model)
-        clips = find_clips(args.clips, tuple(s for s in args.speakers.split(",") if s))
-        audio = [read_whole(clip.path) for clip in clips]
-    except SpotterError as exc:
-        parser.exit(2, f"level-sweep: error: {exc}\n")
+    spotter, clips, audio = load(parser, args)
     silent = [clip.path for clip, a in zip(clips, audio, strict=True) if not np.abs(a).max() > 0]
     if silent:
         parser.exit(2, f"level-sweep: error: {silent[0]} is silent: it has no level to set\n")

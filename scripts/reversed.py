@@ -12,47 +12,28 @@ of its reversed clips fire and as what (the event with the highest score).
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
+from scored_clips import clip_parser, detected_digit, load  # puts the repository on sys.path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from spotter import Spotter  # noqa: E402
-from spotter.errors import SpotterError, run_script  # noqa: E402
-from spotter.evaluate import LabelledClip, find_clips, padded_clip  # noqa: E402
-from spotter.sources import read_whole  # noqa: E402
+from spotter import Spotter
+from spotter.errors import run_script
+from spotter.events import WORDS
 
 SOUND_LIKE_A_DIGIT_REVERSED = (4, 6, 9)
 
 
-def top_word(spotter: Spotter, audio: np.ndarray) -> str | None:
-    """The word of the highest-score event for one padded clip, or None if nothing fires."""
-    top = padded_clip(spotter, audio)[1]
-    return top.word if top else None
-
-
-def heard(spotter: Spotter, clip: LabelledClip) -> tuple[str | None, str | None]:
-    """(forwards, reversed): the top event's word for the clip played each way."""
-    audio = read_whole(clip.path)
-    return top_word(spotter, audio), top_word(spotter, np.ascontiguousarray(audio[::-1]))
+def heard(spotter: Spotter, audio: np.ndarray) -> tuple[str | None, str | None]:
+    """(forwards, reversed): the top event's word for a clip (n,) played each way, or None."""
+    both = detected_digit(spotter, audio), detected_digit(spotter, audio[::-1].copy())
+    return tuple(None if digit is None else WORDS[digit] for digit in both)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("clips", type=Path, help="FSDD-named folder or CSV manifest")
-    parser.add_argument("--speakers", default="", help="comma-separated speakers (default: all)")
-    parser.add_argument("--model", type=Path, help="ONNX model (default: the shipped one)")
-    args = parser.parse_args()
-    try:
-        spotter = Spotter.load(args.model)
-        clips = find_clips(args.clips, tuple(s for s in args.speakers.split(",") if s))
-        results = [(clip.digit, *heard(spotter, clip)) for clip in clips]
-    except SpotterError as exc:
-        parser.exit(2, f"reversed: error: {exc}\n")
+    parser = clip_parser(__doc__)
+    spotter, clips, audio = load(parser, parser.parse_args())
+    results = [(clip.digit, *heard(spotter, a)) for clip, a in zip(clips, audio, strict=True)]
 
     def fired(rows: list[tuple], column: int) -> str:
         return f"{100 * sum(r[column] is not None for r in rows) / len(rows):.1f} %"
