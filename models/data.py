@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from models.pitch import pitch_shifted
 from spotter.errors import SpotterError
 from spotter.evaluate import find_clips
 from spotter.resample import SAMPLE_RATE
@@ -56,6 +57,25 @@ def load_clip(path: Path, label: int, speaker: str, take: int) -> Clip:
     audio = read_whole(path)
     start, end = word_bounds(audio)
     return Clip(audio, label, speaker, take, start, end)
+
+
+def shifted_copies(
+    clips: list[Clip], factors: tuple[float, float], rng: np.random.Generator
+) -> list[Clip]:
+    """One copy of each clip with every frequency times a factor drawn uniformly from
+    ``factors`` (pitch and formants, duration kept: the word stays where it was); the copy's
+    speaker is ``shift:{speaker}``."""
+    return [
+        Clip(
+            pitch_shifted(clip.audio, rng.uniform(*factors)),
+            clip.label,
+            f"shift:{clip.speaker}",
+            clip.take,
+            clip.word_start,
+            clip.word_end,
+        )
+        for clip in clips
+    ]
 
 
 @dataclass

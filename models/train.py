@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from export.onnx_import import fit_statistics, load_onnx_model
-from models.data import IGNORE, Clip, MixConfig, Mixer, load_fsdd
+from models.data import IGNORE, Clip, MixConfig, Mixer, load_fsdd, shifted_copies
 from models.features import FrontEndConfig, LogMel
 from models.model import SpotterModel
 from models.network import NetworkConfig
@@ -59,6 +59,9 @@ class TrainConfig:
     synthetic_train: bool = True  # and train on its voices too (else FSDD alone)
     engines: tuple[str, ...] = ()  # synthetic voices of these engines only; () = all
     other_speech: bool = True  # ordinary speech from the synthetic voices as background
+    # Also train on a copy of every FSDD training clip with every frequency times a factor drawn
+    # from these bounds (sox pitch), drawn from as the synthetic voices are: higher voices
+    shifted_voices: tuple[float, float] | None = None
     channel_p: float = 0.5  # share of windows heard through a random microphone response
     highpass_hz: tuple[float, float] = (30.0, 300.0)
     lowpass_hz: tuple[float, float] = (3000.0, 8000.0)  # band limits of engines, microphones
@@ -237,6 +240,18 @@ def train(cfg: TrainConfig, log=print) -> dict:
             f"synthetic: {len(synthetic)} digit clips from {len({c.speaker for c in synthetic})} "
             f"voices, {len(other_speech)} clips of ordinary speech, "
             f"{len(splits['synthetic val'])} validation clips ({time.monotonic() - started:.0f}s)"
+        )
+
+    if cfg.shifted_voices:
+        started = time.monotonic()
+        shifted = shifted_copies(
+            splits["train"], cfg.shifted_voices, np.random.default_rng([cfg.seed, 1])
+        )
+        synthetic = synthetic + shifted
+        low, high = cfg.shifted_voices
+        log(
+            f"shifted voices: {len(shifted)} FSDD training clips, every frequency times "
+            f"{low:g}-{high:g} ({time.monotonic() - started:.0f}s)"
         )
 
     if restarted is not None:

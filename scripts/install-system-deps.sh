@@ -10,7 +10,7 @@ PACKAGES=(
   pulseaudio-utils   # pactl, pacat, parec, paplay
   libasound2-plugins # ALSA "pulse" plugin: PortAudio(ALSA) -> PulseAudio
   espeak-ng          # speech synthesis: training voices, eval sentences, test clips
-  sox                # audio conversion (score-fsdd.sh), pitch shifts (pitch-sweep.py)
+  sox                # audio conversion (score-fsdd.sh), pitch shifts (pitch-sweep.py, train)
   jq                 # JSON Lines in the scripts (scripts/score-fsdd.sh)
   systemd            # systemd-analyze checks the example service unit (tests)
 )

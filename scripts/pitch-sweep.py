@@ -17,31 +17,13 @@ no single factor is a woman or a child; training's speed perturbation resamples 
 from __future__ import annotations
 
 import math
-import shutil
-import subprocess
 
-import numpy as np
 from scored_clips import clip_parser, detected_digit, load  # puts the repository on sys.path
 
+from models.pitch import FACTOR_BOUNDS, SOX_MISSING, have_sox, pitch_shifted
 from spotter.errors import run_script
-from spotter.resample import SAMPLE_RATE
 
 FACTORS = (0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6)
-RAW_FLOAT = ["-t", "raw", "-r", str(SAMPLE_RATE), "-e", "floating-point", "-b", "32", "-c", "1"]
-
-
-def shifted(audio: np.ndarray, factor: float) -> np.ndarray:
-    """(n,) float32 at 16 kHz → every frequency times ``factor``, about the same length."""
-    if factor == 1.0:
-        return audio
-    cents = f"{1200 * math.log2(factor):.2f}"
-    done = subprocess.run(
-        ["sox", *RAW_FLOAT, "-", *RAW_FLOAT, "-", "pitch", cents],
-        input=audio.astype(np.float32).tobytes(),
-        capture_output=True,
-        check=True,
-    )
-    return np.frombuffer(done.stdout, np.float32)
 
 
 def main() -> None:
@@ -50,16 +32,19 @@ def main() -> None:
         "--factors", type=float, nargs="+", default=FACTORS, help="frequency factors (1: as is)"
     )
     args = parser.parse_args()
-    if not all(0.5 <= factor <= 2.0 for factor in args.factors):
-        parser.exit(2, "pitch-sweep: error: factors must be between 0.5 and 2 (an octave)\n")
-    if shutil.which("sox") is None:
-        parser.exit(2, "pitch-sweep: error: sox not found (scripts/install-system-deps.sh)\n")
+    low, high = FACTOR_BOUNDS
+    if not all(low <= factor <= high for factor in args.factors):
+        parser.exit(
+            2, f"pitch-sweep: error: factors must be between {low:g} and {high:g} (an octave)\n"
+        )
+    if not have_sox():
+        parser.exit(2, f"pitch-sweep: error: {SOX_MISSING}\n")
     spotter, clips, audio = load(parser, args)
     print(f"{len(clips)} clips")
     print("factor  semitones  accuracy")
     for factor in args.factors:
         right = sum(
-            detected_digit(spotter, shifted(a, factor)) == clip.digit
+            detected_digit(spotter, pitch_shifted(a, factor)) == clip.digit
             for clip, a in zip(clips, audio, strict=True)
         )
         semitones = 12 * math.log2(factor)

@@ -681,6 +681,15 @@ def train(
             help="Weight of a loss on the worst frames of windows without a digit (0: off).",
         ),
     ] = 0.0,
+    shifted_voices: Annotated[
+        tuple[float, float] | None,
+        typer.Option(
+            help="Also train on a copy of every FSDD training clip with every frequency "
+            "(pitch and formants) times a random factor from LO to HI, made with sox: voices "
+            "higher than FSDD's men (1.15 1.7, say).",
+            show_default=False,
+        ),
+    ] = None,
     init: Annotated[
         Path | None,
         typer.Option(
@@ -695,6 +704,7 @@ def train(
     training_extra()
     from models.data import MixConfig
     from models.network import NetworkConfig
+    from models.pitch import FACTOR_BOUNDS, SOX_MISSING, have_sox
     from models.train import TrainConfig
     from models.train import train as run_training
 
@@ -703,6 +713,15 @@ def train(
     if gap is not None and not 0 <= gap[0] <= gap[1]:
         raise fail(f"--gap needs 0 <= MIN <= MAX, got {gap[0]} {gap[1]}")
     check_level(level)
+    if shifted_voices is not None:
+        low, high = FACTOR_BOUNDS
+        if not low <= shifted_voices[0] <= shifted_voices[1] <= high:
+            raise fail(
+                f"--shifted-voices needs {low:g} <= LO <= HI <= {high:g}, "
+                f"got {shifted_voices[0]} {shifted_voices[1]}"
+            )
+        if not have_sox():
+            raise fail(f"--shifted-voices: {SOX_MISSING}")
     if init is not None and not init.is_file():
         raise fail(f"--init not found: {init}")
     quiet = synth / "quiet-val"  # the number words the final calibration keeps quiet
@@ -726,6 +745,7 @@ def train(
         hard_background_weight=hard_background_weight,
         mix=MixConfig(gap_s=gap or MixConfig.gap_s, peak_dbfs=level or MixConfig.peak_dbfs),
         init=init,
+        shifted_voices=shifted_voices,
     )
     cfg.eval_every = min(cfg.eval_every, steps)
     try:

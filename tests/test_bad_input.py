@@ -238,3 +238,16 @@ def test_a_training_level_above_full_scale_or_reversed_stops_before_training(tmp
         result = run_spotter("train", "--level", *level, *options)
         check(result, 2, [], "--level needs MIN <= MAX <= 0")
     assert not (tmp_path / "run").exists()
+
+
+def test_shifted_voices_beyond_an_octave_or_reversed_or_without_sox_stop_before_training(
+    tmp_path,
+):
+    options = ["--fsdd", str(FSDD.parent), "--fsdd-only", "--out", str(tmp_path / "run")]
+    for factors in (["1.7", "1.2"], ["1.2", "2.5"], ["0.4", "1"]):
+        result = run_spotter("train", "--shifted-voices", *factors, *options)
+        check(result, 2, [], "--shifted-voices needs 0.5 <= LO <= HI <= 2")
+    without_sox = {"PATH": str(tmp_path)}
+    result = run_spotter("train", "--shifted-voices", "1.2", "1.5", *options, env=without_sox)
+    check(result, 2, [], "--shifted-voices: sox not found (scripts/install-system-deps.sh)")
+    assert not (tmp_path / "run").exists()

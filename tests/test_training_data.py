@@ -10,7 +10,7 @@ import torch
 from conftest import run_spotter
 
 from models import synth
-from models.data import HOP, IGNORE, Clip, MixConfig, Mixer
+from models.data import HOP, IGNORE, Clip, MixConfig, Mixer, shifted_copies
 from models.features import LogMel
 from models.train import (
     TrainConfig,
@@ -277,6 +277,7 @@ def test_the_train_command_defaults_are_the_training_defaults():
     assert options["lr"].default == cfg.lr and options["init"].default == cfg.init
     assert options["burst_drop_weight"].default == cfg.burst_drop_weight
     assert options["hard_background_weight"].default == cfg.hard_background_weight
+    assert options["shifted_voices"].default == cfg.shifted_voices
     gap_help = get_type_hints(cli.train, include_extras=True)["gap"].__metadata__[0].help
     assert f"default: {cfg.mix.gap_s[0]} {cfg.mix.gap_s[1]})" in gap_help  # spelt out by hand
     level_help = get_type_hints(cli.train, include_extras=True)["level"].__metadata__[0].help
@@ -305,3 +306,44 @@ def test_a_warm_restart_starts_from_the_checkpoint(tiny_model, spoken_digits, tm
     assert all(torch.allclose(t, kept[name], atol=1e-6) for name, t in learned(restarted).items())
     assert not torch.allclose(fresh.net.stem.conv.weight, before.net.stem.conv.weight, atol=1e-3)
     assert summary["config"]["init"] == str(tiny_model / "checkpoint.pt")
+
+
+def test_a_shifted_copy_moves_every_frequency_and_keeps_the_word():
+    """`spotter train --shifted-voices`: each copy's tones move by one factor from the range
+    (sox pitch: pitch and formants together), its length and its word's span stay."""
+    seconds = np.arange(16000) / 16000
+    tones = 0.3 * np.sin(2 * np.pi * 300 * seconds) + 0.2 * np.sin(2 * np.pi * 1000 * seconds)
+    clips = [Clip(tones.astype(np.float32), 7, "lucas", 12, 4000, 12000) for _ in range(4)]
+
+    def peaks(audio: np.ndarray) -> list[float]:  # the two strongest tones, 1 Hz bins
+        spectrum = np.abs(np.fft.rfft(audio[2000:-2000] * np.hanning(12000), n=16000))
+        return sorted(float(np.argmax(spectrum[lo:hi]) + lo) for lo, hi in ((1, 650), (650, 4000)))
+
+    copies = shifted_copies(clips, (1.2, 1.6), np.random.default_rng(0))
+    factors = []
+    for copy in copies:
+        assert (copy.label, copy.speaker, copy.take) == (7, "shift:lucas", 12)
+        assert (copy.word_start, copy.word_end, len(copy.audio)) == (4000, 12000, 16000)
+        low, high = peaks(copy.audio)
+        assert abs(high / low - 1000 / 300) < 0.05  # both tones moved by the same factor
+        factors.append(low / 300)
+    assert all(1.19 <= factor <= 1.61 for factor in factors)
+    assert max(factors) - min(factors) > 0.05  # a factor per copy, not one for all
+    again = shifted_copies(clips, (1.2, 1.6), np.random.default_rng(0))
+    assert all(np.array_equal(a.audio, b.audio) for a, b in zip(copies, again, strict=True))
+
+
+def test_shifted_voices_join_the_training_pool(spoken_digits, tmp_path):
+    """`spotter train --shifted-voices LO HI`: a shifted copy of every training clip is drawn
+    from beside the synthetic voices, and the run records it."""
+    options = ["--fsdd", str(spoken_digits), "--noise", str(tmp_path / "no-noise"), "--fsdd-only"]
+    options += ["--steps", "1", "--channels", "16", "--heldout", "charlie"]
+    options += ["--synth", str(tmp_path / "no-synth"), "--out", str(tmp_path / "run")]
+    result = run_spotter("train", *options, "--shifted-voices", "1.2", "1.4", timeout=300)
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    assert "shifted voices: 60 FSDD training clips, every frequency times 1.2-1.4" in (
+        result.stderr.decode()
+    )
+    _, summary = load_checkpoint(tmp_path / "run" / "checkpoint.pt")
+    assert summary["synthetic_voices"] == {"shift": 2}  # the two training speakers
+    assert summary["config"]["shifted_voices"] == [1.2, 1.4]
