@@ -59,8 +59,8 @@ class TrainConfig:
     synthetic_train: bool = True  # and train on its voices too (else FSDD alone)
     engines: tuple[str, ...] = ()  # synthetic voices of these engines only; () = all
     other_speech: bool = True  # ordinary speech from the synthetic voices as background
-    # Also train on a copy of every FSDD training clip with every frequency times a factor drawn
-    # from these bounds (sox pitch), drawn from as the synthetic voices are: higher voices
+    # Higher voices: a copy of every FSDD training clip with every frequency times a factor
+    # drawn from these bounds (sox pitch) joins the synthetic voices' pool of digit words
     shifted_voices: tuple[float, float] | None = None
     channel_p: float = 0.5  # share of windows heard through a random microphone response
     highpass_hz: tuple[float, float] = (30.0, 300.0)
