@@ -87,10 +87,10 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def check_level(level: tuple[float, float] | None) -> None:
+def check_level(level: tuple[float, float] | None, option: str = "--level") -> None:
     """A ``--level MIN MAX`` range of peak levels in dBFS, or a one-line error."""
     if level is not None and not level[0] <= level[1] <= 0:
-        raise fail(f"--level needs MIN <= MAX <= 0 (dBFS), got {level[0]} {level[1]}")
+        raise fail(f"{option} needs MIN <= MAX <= 0 (dBFS), got {level[0]} {level[1]}")
 
 
 def output_file(path: Path) -> Path:
@@ -648,6 +648,14 @@ def train(
     target_fa: Annotated[
         float, typer.Option(help="Calibrate the detector on --synth's validation voices for this.")
     ] = 20.0,
+    calibration_level: Annotated[
+        tuple[float, float] | None,
+        typer.Option(
+            help="Peak levels of the calibration's validation streams, in dBFS, as 'spotter "
+            "calibrate --level' (default: the clips' own levels).",
+            show_default=False,
+        ),
+    ] = None,
     max_clips: Annotated[
         int | None, typer.Option(help="Use at most this many clips (quick runs).")
     ] = None,
@@ -713,6 +721,9 @@ def train(
     if gap is not None and not 0 <= gap[0] <= gap[1]:
         raise fail(f"--gap needs 0 <= MIN <= MAX, got {gap[0]} {gap[1]}")
     check_level(level)
+    check_level(calibration_level, "--calibration-level")
+    if fsdd_only and calibration_level is not None:
+        raise fail("--calibration-level: --fsdd-only trains without a calibration")
     if shifted_voices is not None:
         low, high = FACTOR_BOUNDS
         if not low <= shifted_voices[0] <= shifted_voices[1] <= high:
@@ -761,6 +772,7 @@ def train(
             quiet=quiet,
             noise=noise,
             target_fa=target_fa,
+            level=calibration_level,
         )
 
 

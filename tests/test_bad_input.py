@@ -232,11 +232,17 @@ def test_a_warm_restart_from_a_file_that_is_not_a_checkpoint(
     check(result, 2, [], message)
 
 
-def test_a_training_level_above_full_scale_or_reversed_stops_before_training(tmp_path):
+def test_a_training_or_calibration_level_above_full_scale_or_reversed_stops_before_training(
+    tmp_path,
+):
     options = ["--fsdd", str(FSDD.parent), "--fsdd-only", "--out", str(tmp_path / "run")]
     for level in (["-10", "-20"], ["-20", "3"]):
         result = run_spotter("train", "--level", *level, *options)
         check(result, 2, [], "--level needs MIN <= MAX <= 0")
+        result = run_spotter("train", "--calibration-level", *level, *options)
+        check(result, 2, [], "--calibration-level needs MIN <= MAX <= 0")
+    result = run_spotter("train", "--calibration-level", "-50", "-5", *options)
+    check(result, 2, [], "--calibration-level: --fsdd-only trains without a calibration")
     assert not (tmp_path / "run").exists()
 
 

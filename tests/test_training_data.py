@@ -284,6 +284,29 @@ def test_the_train_command_defaults_are_the_training_defaults():
     assert f"(default: {cfg.mix.peak_dbfs[0]} {cfg.mix.peak_dbfs[1]})" in level_help
 
 
+def test_train_calibrates_at_its_calibration_level(monkeypatch, tmp_path):
+    """`spotter train --calibration-level MIN MAX` ends with the calibration `spotter calibrate
+    --level MIN MAX` makes, on --synth's validation voices; without it, the clips' own levels.
+    (Training and calibrating for real take an hour: both stand in here.)"""
+    from spotter import cli
+
+    monkeypatch.setattr("models.train.train", lambda cfg, log: {})
+    monkeypatch.setattr(cli, "export_checked", lambda checkpoint, out: None)
+    calibrations = []
+    monkeypatch.setattr(cli, "calibrate", lambda model, **how: calibrations.append((model, how)))
+    (tmp_path / "fsdd").mkdir()
+    synth = tmp_path / "synth"
+    (synth / "quiet-val").mkdir(parents=True)
+    out = tmp_path / "run"
+    cli.train(fsdd=tmp_path / "fsdd", synth=synth, out=out, calibration_level=(-50.0, -5.0))
+    cli.train(fsdd=tmp_path / "fsdd", synth=synth, out=out)
+
+    (model, leveled), (_, own) = calibrations
+    assert model == out / "model.onnx"
+    assert leveled["level"] == (-50.0, -5.0) and own["level"] is None
+    assert leveled["clips"] == synth / "val.csv" and leveled["quiet"] == synth / "quiet-val"
+
+
 def test_a_warm_restart_starts_from_the_checkpoint(tiny_model, spoken_digits, tmp_path):
     """`spotter train --init`: the checkpoint's weights and normalisation, not new ones (one step
     at a negligible learning rate leaves them as they were), and the run says where it began."""
