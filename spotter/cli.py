@@ -375,7 +375,7 @@ def eval_streams(
                 string_gap_s=string_gap or StreamConfig.string_gap_s,
                 level_dbfs=level,
             )
-            sweep = (*(round(0.05 * i, 2) for i in range(4, 20)), 0.97, 0.98, 0.99)
+            sweep = (*(round(0.05 * i, 2) for i in range(2, 20)), 0.97, 0.98, 0.99)
             report = evaluate_streams(
                 spotter, clips, speech, noise if noise.is_dir() else None, cfg, sweep
             )

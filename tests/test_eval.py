@@ -161,7 +161,9 @@ def test_eval_streams_is_reproducible_for_a_seed(tmp_path):
         reports.append(json.loads((out / "report.json").read_text()))
         assert (out / "det.png").read_bytes()[:4] == b"\x89PNG"
     assert reports[0] == reports[1]
-    assert reports[0]["words"] > 0 and reports[0]["sweep"]
+    assert reports[0]["words"] > 0
+    thresholds = [row["threshold"] for row in reports[0]["sweep"]]
+    assert min(thresholds) <= reports[0]["threshold"] / 2 and max(thresholds) == 0.99
     assert reports[0]["config"]["seed"] == 7
     assert reports[0] != reports[2]
 
