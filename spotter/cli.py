@@ -148,7 +148,9 @@ def detect(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(
+    short_help="Listen live (microphone, or --stdin) and print events until SIGINT/SIGTERM."
+)
 def listen(
     device: Annotated[
         str | None,
@@ -194,9 +196,8 @@ def listen(
     verbose: VerboseOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Listen live (microphone, or --stdin) and print events until SIGINT/SIGTERM (exit 0).
-
-    A microphone that goes away (unplugged, sound server restarted) is waited for and reopened;
+    """Listen live (microphone, or --stdin) and print events until SIGINT/SIGTERM (exit 0). A
+    microphone that goes away (unplugged, sound server restarted) is waited for and reopened;
     audio lost meanwhile counts as time in the event clock."""
     if list_devices:
         devices()
@@ -302,7 +303,9 @@ def eval_clips(
         raise typer.Exit(1)
 
 
-@eval_app.command("streams")
+@eval_app.command(
+    "streams", short_help="Continuous streams: recall, false alarms per hour, latency, DET curve."
+)
 def eval_streams(
     source: Annotated[
         Path, typer.Argument(help="Labelled digit clips (a folder in FSDD naming, or a CSV).")
@@ -406,7 +409,7 @@ def wav_files(folder: Path) -> list[Path]:
     return found
 
 
-@app.command()
+@app.command(short_help="Choose the detector's settings on validation voices; store them.")
 def calibrate(
     model: Annotated[Path, typer.Argument(help="ONNX model to calibrate.")],
     clips: Annotated[
@@ -506,7 +509,9 @@ data_app = typer.Typer(no_args_is_help=True, help="Make training and evaluation 
 app.add_typer(data_app, name="data")
 
 
-@data_app.command("synth")
+@data_app.command(
+    "synth", short_help="Synthesise digits and ordinary speech in offline TTS voices."
+)
 def data_synth(
     out: Annotated[Path, typer.Option(help="Folder for the WAVs and manifests.")] = Path(
         "data/synth"
@@ -614,7 +619,7 @@ def training_extra() -> None:
         raise fail("this command needs the training extra: pip install 'spotter[train]'") from None
 
 
-@app.command()
+@app.command(short_help="Train a model, export it to ONNX and calibrate its detector.")
 def train(
     fsdd: Annotated[Path, typer.Option(help="Free Spoken Digit Dataset folder.")] = Path(
         "../shared/data/fsdd"
@@ -708,7 +713,9 @@ def train(
         ),
     ] = None,
 ) -> None:
-    """Train a model on FSDD (speaker-disjoint split), then export it to OUT/model.onnx."""
+    """Train a model on FSDD (speaker-disjoint split) and --synth's voices, export it to
+    OUT/model.onnx and calibrate its detector as 'spotter calibrate' does, on --synth's
+    validation voices (no calibration with --fsdd-only)."""
     training_extra()
     from models.data import MixConfig
     from models.network import NetworkConfig
@@ -804,7 +811,7 @@ def export_command(
         update_metadata(out, out, kept)
 
 
-@app.command("quantize")
+@app.command("quantize", short_help="Write the int8 version of a model (training extra).")
 def quantize_command(
     model: Annotated[Path, typer.Argument(help="Float ONNX spotter model.")],
     out: Annotated[Path, typer.Option(help="ONNX file to write.")] = Path("model-int8.onnx"),

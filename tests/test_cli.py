@@ -199,6 +199,30 @@ def test_only_the_command_in_use_is_built_and_its_name_still_comes_first():
     assert result.returncode == 0 and "spotter detect [OPTIONS]" in result.stdout.decode()
 
 
+def test_every_help_text_wraps_to_the_terminal():
+    """Typer keeps a docstring's line breaks in the list of commands (after the first line) and
+    in the paragraphs after the first on a command's page: each command is listed by one line
+    and described in one paragraph, which the help page wraps to the terminal."""
+    import inspect
+
+    import typer
+
+    from spotter.cli import app
+
+    def commands(group):
+        for command in group.commands.values():
+            yield command
+            if hasattr(command, "commands"):
+                yield from commands(command)
+
+    found = list(commands(typer.main.get_command(app)))
+    assert {"listen", "calibrate", "train", "streams", "synth"} <= {c.name for c in found}
+    for command in found:
+        listed = command.short_help or inspect.cleandoc(command.help or "")
+        assert "\n" not in listed, command.name
+        assert "\n\n" not in inspect.cleandoc(command.help or ""), command.name
+
+
 def test_bad_threshold_is_rejected(heldout_sequence):
     result = run_spotter("detect", "--threshold", "1.5", str(heldout_sequence[0]))
     assert result.returncode == 2
