@@ -200,9 +200,9 @@ def test_only_the_command_in_use_is_built_and_its_name_still_comes_first():
 
 
 def test_every_help_text_wraps_to_the_terminal():
-    """Typer keeps a docstring's line breaks in the list of commands (after the first line) and
-    in the paragraphs after the first on a command's page: each command is listed by one line
-    and described in one paragraph, which the help page wraps to the terminal."""
+    """Typer keeps a docstring's line breaks in the list of commands and in the paragraphs after
+    the first on a command's page: so each command is listed by one line and described in one
+    paragraph, which its page wraps to the terminal."""
     import inspect
 
     import typer
