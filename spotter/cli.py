@@ -703,6 +703,16 @@ def train(
             show_default=False,
         ),
     ] = None,
+    synthetic_share: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Share of the training digit words drawn from the synthetic voices and "
+            "--shifted-voices' copies; the rest are FSDD's training clips (default: 0.5).",
+            show_default=False,
+        ),
+    ] = None,
     init: Annotated[
         Path | None,
         typer.Option(
@@ -761,7 +771,11 @@ def train(
         lr=lr,
         burst_drop_weight=burst_drop_weight,
         hard_background_weight=hard_background_weight,
-        mix=MixConfig(gap_s=gap or MixConfig.gap_s, peak_dbfs=level or MixConfig.peak_dbfs),
+        mix=MixConfig(
+            gap_s=gap or MixConfig.gap_s,
+            peak_dbfs=level or MixConfig.peak_dbfs,
+            synthetic_p=MixConfig.synthetic_p if synthetic_share is None else synthetic_share,
+        ),
         init=init,
         shifted_voices=shifted_voices,
     )

@@ -282,6 +282,26 @@ def test_the_train_command_defaults_are_the_training_defaults():
     assert f"default: {cfg.mix.gap_s[0]} {cfg.mix.gap_s[1]})" in gap_help  # spelt out by hand
     level_help = get_type_hints(cli.train, include_extras=True)["level"].__metadata__[0].help
     assert f"(default: {cfg.mix.peak_dbfs[0]} {cfg.mix.peak_dbfs[1]})" in level_help
+    share_help = get_type_hints(cli.train, include_extras=True)["synthetic_share"]
+    assert f"(default: {cfg.mix.synthetic_p})" in share_help.__metadata__[0].help
+
+
+def test_train_draws_its_synthetic_share_of_digit_words(monkeypatch, tmp_path):
+    """`spotter train --synthetic-share P` sets the share of training digit words the mixer
+    draws from the synthetic voices; without it, the training default."""
+    from spotter import cli
+
+    configs = []
+    monkeypatch.setattr("models.train.train", lambda cfg, log: configs.append(cfg))
+    monkeypatch.setattr(cli, "export_checked", lambda checkpoint, out: None)
+    monkeypatch.setattr(cli, "calibrate", lambda model, **how: None)
+    (tmp_path / "fsdd").mkdir()
+    synth = tmp_path / "synth"
+    (synth / "quiet-val").mkdir(parents=True)
+    cli.train(fsdd=tmp_path / "fsdd", synth=synth, out=tmp_path / "run", synthetic_share=0.7)
+    cli.train(fsdd=tmp_path / "fsdd", synth=synth, out=tmp_path / "run")
+
+    assert [cfg.mix.synthetic_p for cfg in configs] == [0.7, MixConfig().synthetic_p]
 
 
 def test_train_calibrates_at_its_calibration_level(monkeypatch, tmp_path):
