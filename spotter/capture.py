@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,11 +19,23 @@ from spotter.ring_buffer import Gap, RingBuffer
 log = logging.getLogger("spotter")
 
 STALL_S = 2.0  # no audio for this long from a running stream: the device is gone
-LATE_S = 1.0  # a read returning this much later than its timeout: this process was starved
+LATE_S = 1.0  # a read this late, or this much waiting for a CPU: this process was starved
 
 
 class DeviceLost(SpotterError):
     """The input stream died or stalled (device unplugged, sound server restarted)."""
+
+
+def cpu_wait_s() -> float:
+    """Seconds this process's threads have spent ready to run but waiting for a CPU (Linux's
+    per-thread schedstat; 0.0 where there is none)."""
+    total = 0
+    for stat in Path("/proc/self/task").glob("*/schedstat"):
+        try:
+            total += int(stat.read_text().split()[1])
+        except (OSError, IndexError, ValueError):  # a thread that ended meanwhile
+            continue
+    return total / 1e9
 
 
 def sounddevice() -> Any:
@@ -116,6 +129,7 @@ class Microphone:
         self.input_overflows = 0
         self.reported_dropped = self.reported_overflows = 0
         self.last_audio = self.last_read = time.monotonic()
+        self.cpu_wait_at_silence: float | None = None
         try:
             self.stream = self.sd.InputStream(
                 device=self.info["index"],
@@ -182,19 +196,25 @@ class Microphone:
         """Audio captured since the last read, and the gaps (dropped audio) in it: the chosen
         channel (n,), else every channel opened (n, channels), which ``Spotter.feed`` mixes.
         Raises DeviceLost when the stream has died or delivered nothing for STALL_S of reads
-        that came on time."""
+        that came on time while the process got the CPU it asked for."""
         frames, gaps = self.ring.read(timeout)
         now = time.monotonic()
-        starved = now - self.last_read > timeout + LATE_S
+        late = now - self.last_read > timeout + LATE_S
         self.last_read = now
-        if len(frames) or gaps or starved:
+        if len(frames) or gaps or late:
             # When this process got no CPU for a while, neither did its audio callback: the
             # silence is its own doing, not the device's, so the stall is counted from now.
-            self.last_audio = now
+            self.last_audio, self.cpu_wait_at_silence = now, None
         elif not self.stream.active:
             raise DeviceLost(f"the input stream of {self.name} stopped")
+        elif self.cpu_wait_at_silence is None:
+            self.cpu_wait_at_silence = cpu_wait_s()
         elif now - self.last_audio > STALL_S:
-            raise DeviceLost(f"no audio from {self.name} for {now - self.last_audio:.1f} s")
+            if cpu_wait_s() - self.cpu_wait_at_silence > LATE_S:
+                # reads came on time, but the callback's thread was kept waiting for a CPU
+                self.last_audio, self.cpu_wait_at_silence = now, None
+            else:
+                raise DeviceLost(f"no audio from {self.name} for {now - self.last_audio:.1f} s")
         return (frames[:, self.channel - 1] if self.channel else frames), gaps
 
     def report_losses(self) -> None:

@@ -3,6 +3,11 @@ sounddevice; the real PortAudio path is tests/test_listen_mic.py)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+
 import numpy as np
 import pytest
 
@@ -79,10 +84,12 @@ def test_a_rate_the_device_refuses_is_a_clear_error(device):
 
 
 class Clock:
-    """A stand-in for time.monotonic that the test moves by hand."""
+    """A stand-in for time.monotonic that the test moves by hand, and for the process's time
+    spent waiting for a CPU."""
 
     def __init__(self) -> None:
         self.now = 100.0
+        self.cpu_wait = 0.0
 
     def __call__(self) -> float:
         return self.now
@@ -92,6 +99,7 @@ def running_microphone(device, monkeypatch) -> tuple[capture.Microphone, Clock]:
     device.InputStream = lambda **settings: type("Stream", (), {"active": True})()
     clock = Clock()
     monkeypatch.setattr(capture.time, "monotonic", clock)
+    monkeypatch.setattr(capture, "cpu_wait_s", lambda: clock.cpu_wait)
     return capture.Microphone("usb"), clock
 
 
@@ -117,3 +125,39 @@ def test_silence_while_this_process_was_starved_is_not_blamed_on_the_device(devi
     mic.ring.write(np.zeros((441, 2), np.float32))  # the backlog arrives
     clock.now += 0.1
     assert len(mic.read(0)[0]) == 441
+
+
+def test_silence_while_the_callback_waited_for_a_cpu_is_not_blamed_on_the_device(
+    device, monkeypatch
+):
+    """A hog takes the CPU from the audio callback's thread while the reads still come on time
+    (they get the odd slice): the threads' wait for a CPU, not the device, explains the silence."""
+    mic, clock = running_microphone(device, monkeypatch)
+    for _ in range(30):  # 3 s of empty reads, on time; two threads kept waiting throughout
+        clock.now += 0.1
+        clock.cpu_wait += 0.2
+        mic.read(0)
+    mic.ring.write(np.zeros((441, 2), np.float32))  # the backlog arrives
+    clock.now += 0.1
+    assert len(mic.read(0)[0]) == 441
+
+
+def test_the_wait_for_a_cpu_grows_while_a_thread_shares_its_core_with_a_busy_process():
+    """cpu_wait_s reads Linux's schedstat: 0.4 s of spinning on a core that a busy process
+    also wants leaves this thread waiting for a good part of it."""
+    core = min(os.sched_getaffinity(0))
+    kept = os.sched_getaffinity(0)
+    hog = subprocess.Popen(["taskset", "-c", str(core), sys.executable, "-c", "while True: pass"])
+    try:
+        os.sched_setaffinity(0, {core})
+        time.sleep(0.2)  # the hog is running
+        before = capture.cpu_wait_s()
+        end = time.monotonic() + 0.4
+        while time.monotonic() < end:
+            pass
+        waited = capture.cpu_wait_s() - before
+    finally:
+        os.sched_setaffinity(0, kept)
+        hog.kill()
+        hog.wait()
+    assert waited > 0.1
