@@ -210,8 +210,13 @@ class Microphone:
         elif self.cpu_wait_at_silence is None:
             self.cpu_wait_at_silence = cpu_wait_s()
         elif now - self.last_audio > STALL_S:
-            if cpu_wait_s() - self.cpu_wait_at_silence > LATE_S:
-                # reads came on time, but the callback's thread was kept waiting for a CPU
+            waited = cpu_wait_s() - self.cpu_wait_at_silence
+            if waited > LATE_S:  # reads came on time, but the callback's thread was starved
+                log.debug(
+                    "no audio for %.1f s while spotter waited %.1f s for a CPU: not the device",
+                    now - self.last_audio,
+                    waited,
+                )
                 self.last_audio, self.cpu_wait_at_silence = now, None
             else:
                 raise DeviceLost(f"no audio from {self.name} for {now - self.last_audio:.1f} s")

@@ -3,6 +3,7 @@ sounddevice; the real PortAudio path is tests/test_listen_mic.py)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -128,18 +129,20 @@ def test_silence_while_this_process_was_starved_is_not_blamed_on_the_device(devi
 
 
 def test_silence_while_the_callback_waited_for_a_cpu_is_not_blamed_on_the_device(
-    device, monkeypatch
+    device, monkeypatch, caplog
 ):
     """A hog takes the CPU from the audio callback's thread while the reads still come on time
     (they get the odd slice): the threads' wait for a CPU, not the device, explains the silence."""
     mic, clock = running_microphone(device, monkeypatch)
-    for _ in range(30):  # 3 s of empty reads, on time; two threads kept waiting throughout
-        clock.now += 0.1
-        clock.cpu_wait += 0.2
-        mic.read(0)
+    with caplog.at_level(logging.DEBUG, logger="spotter"):
+        for _ in range(30):  # 3 s of empty reads, on time; two threads kept waiting throughout
+            clock.now += 0.1
+            clock.cpu_wait += 0.2
+            mic.read(0)
     mic.ring.write(np.zeros((441, 2), np.float32))  # the backlog arrives
     clock.now += 0.1
     assert len(mic.read(0)[0]) == 441
+    assert "no audio for 2.1 s while spotter waited 4.0 s for a CPU" in caplog.text
 
 
 def test_the_wait_for_a_cpu_grows_while_a_thread_shares_its_core_with_a_busy_process():
