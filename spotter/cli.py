@@ -704,15 +704,14 @@ def train(
         ),
     ] = None,
     synthetic_share: Annotated[
-        float | None,
+        float,
         typer.Option(
             min=0.0,
             max=1.0,
             help="Share of the training digit words drawn from the synthetic voices and "
-            "--shifted-voices' copies; the rest are FSDD's training clips (default: 0.5).",
-            show_default=False,
+            "--shifted-voices' copies; the rest are FSDD's training clips.",
         ),
-    ] = None,
+    ] = 0.5,
     init: Annotated[
         Path | None,
         typer.Option(
@@ -774,7 +773,7 @@ def train(
         mix=MixConfig(
             gap_s=gap or MixConfig.gap_s,
             peak_dbfs=level or MixConfig.peak_dbfs,
-            synthetic_p=MixConfig.synthetic_p if synthetic_share is None else synthetic_share,
+            synthetic_p=synthetic_share,
         ),
         init=init,
         shifted_voices=shifted_voices,
